@@ -1,0 +1,55 @@
+"""`paretonas <verb>`: one verb per workflow step, each also run by hand.
+
+Every verb lives in its own module exposing ``NAME``, ``HELP``, ``add_arguments(parser)``
+and ``run(args) -> int``. A ParetonasError prints as one line and exits 2; ``--debug``
+shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from paretonas import __version__
+from paretonas.cli import model_info
+from paretonas.errors import ParetonasError
+
+VERBS = (model_info,)
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="paretonas",
+        description="Multi-objective search for small, fast image classifiers.",
+    )
+    parser.add_argument("--version", action="version", version=f"paretonas {__version__}")
+    commands = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    for verb in VERBS:
+        sub = commands.add_parser(verb.NAME, help=verb.HELP, description=verb.HELP)
+        sub.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+        sub.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
+        verb.add_arguments(sub)
+        sub.set_defaults(run=verb.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return args.run(args)
+    except ParetonasError as exc:
+        if args.debug:
+            raise
+        print(f"paretonas {args.verb}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

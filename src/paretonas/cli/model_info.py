@@ -1,0 +1,78 @@
+"""`paretonas model-info`: the per-layer table and the costs of a model YAML."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from paretonas.models import (
+    ModelSpec,
+    build_model,
+    count_macs,
+    count_params,
+    format_layer_table,
+    measure_latency,
+)
+
+NAME = "model-info"
+HELP = "build a model YAML; print its per-layer table, parameters, MACs and CPU latency"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", help="model YAML (course format)")
+    parser.add_argument(
+        "--img-size",
+        type=int,
+        default=None,
+        help="input height and width (default: the YAML's input_size, else 224)",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--no-latency", action="store_true", help="skip the latency measurement")
+    parser.add_argument("--runs", type=int, default=30, help="timed runs for latency (>= 20)")
+
+
+def run(args: argparse.Namespace) -> int:
+    spec = ModelSpec.from_yaml(args.path)
+    model = build_model(spec, args.img_size)
+    params = count_params(model)
+    macs = count_macs(model, model.input_shape)
+    latency = None if args.no_latency else measure_latency(model, model.input_shape, args.runs)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "path": args.path,
+                    "input_shape": list(model.input_shape),
+                    "output_shape": list(model.output_shape),
+                    "params": params,
+                    "macs": macs,
+                    "latency_ms": latency and round(latency.median_ms, 4),
+                    "latency": latency and latency.to_dict(),
+                    "layers": [
+                        {
+                            "index": layer.index,
+                            "repeat": layer.repeat,
+                            "module": layer.module,
+                            "args": layer.args,
+                            "params": layer.params,
+                            "in_shape": list(layer.in_shape),
+                            "out_shape": list(layer.out_shape),
+                        }
+                        for layer in model.layers
+                    ],
+                }
+            )
+        )
+        return 0
+    print(format_layer_table(model))
+    print()
+    print(f"input      {'x'.join(map(str, model.input_shape))}")
+    print(f"output     {'x'.join(map(str, model.output_shape))}")
+    print(f"params     {params:,}")
+    print(f"MACs       {macs:,} ({macs / 1e6:.1f}M)")
+    if latency:
+        print(
+            f"latency    {latency.median_ms:.3f} ms (median of {latency.runs} runs, batch 1, "
+            f"{latency.threads} thread, IQR {latency.iqr_ms:.3f} ms)"
+        )
+    return 0

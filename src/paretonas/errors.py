@@ -1,0 +1,15 @@
+"""The project's exceptions: one base class, so the CLI can print one line and exit non-zero."""
+
+from __future__ import annotations
+
+
+class ParetonasError(Exception):
+    """Base class of every error caused by user input (config, data, model YAML)."""
+
+
+class ConfigError(ParetonasError, ValueError):
+    """A configuration file or value is invalid; the message names the file and the key."""
+
+
+class ModelConfigError(ConfigError):
+    """A model YAML cannot mean one network; the message names the file, the row and the key."""

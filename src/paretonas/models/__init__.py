@@ -1,0 +1,34 @@
+"""YAML -> PyTorch models in the course format: spec, registry, builder, profile."""
+
+from __future__ import annotations
+
+from paretonas.models.blocks import Block, make_divisible
+from paretonas.models.build import LayerInfo, Model, build_model, format_layer_table
+from paretonas.models.profile import Latency, count_macs, count_params, measure_latency
+from paretonas.models.registry import get_block, list_blocks, register_block
+from paretonas.models.spec import BlockSpec, ModelSpec
+
+
+def load_model(path, input_size=None) -> Model:
+    """Read a model YAML and build it: ``build_model(ModelSpec.from_yaml(path), input_size)``."""
+    return build_model(ModelSpec.from_yaml(path), input_size)
+
+
+__all__ = [
+    "Block",
+    "BlockSpec",
+    "Latency",
+    "LayerInfo",
+    "Model",
+    "ModelSpec",
+    "build_model",
+    "count_macs",
+    "count_params",
+    "format_layer_table",
+    "get_block",
+    "list_blocks",
+    "load_model",
+    "make_divisible",
+    "measure_latency",
+    "register_block",
+]

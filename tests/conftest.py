@@ -1,0 +1,22 @@
+"""Shared fixtures: repository paths and small helpers to write YAML files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+MODELS_DIR = REPO / "config" / "models"
+
+
+@pytest.fixture
+def write_yaml(tmp_path: Path):
+    """Write text to ``tmp_path/name`` and return the path."""
+
+    def write(text: str, name: str = "model.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write
