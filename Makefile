@@ -12,16 +12,19 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install --quiet "$(TORCH)"
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet -e ".[dev,workflow]"
 	touch $@
 
+# The workflow, with the venv's tools first on PATH (rules call `paretonas`).
 run: setup
-	$(BIN)/paretonas model-info config/models/show_case.yaml
+	PATH="$(CURDIR)/$(BIN):$$PATH" snakemake --cores 4
+	$(BIN)/paretonas model-info config/models/show_case.yaml --no-latency
 
 test: setup
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
-	$(BIN)/python -m pytest -q
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --lint
+	PATH="$(CURDIR)/$(BIN):$$PATH" DVC_NO_ANALYTICS=1 $(BIN)/python -m pytest -q
 
 clean:
 	rm -rf $(VENV) results .snakemake

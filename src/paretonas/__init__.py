@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from paretonas.errors import ConfigError, ModelConfigError, ParetonasError
+from paretonas.errors import ConfigError, DataError, ModelConfigError, ParetonasError
 
 __version__ = "0.1.0"
 
-__all__ = ["ConfigError", "ModelConfigError", "ParetonasError", "__version__"]
+__all__ = ["ConfigError", "DataError", "ModelConfigError", "ParetonasError", "__version__"]

@@ -13,3 +13,7 @@ class ConfigError(ParetonasError, ValueError):
 
 class ModelConfigError(ConfigError):
     """A model YAML cannot mean one network; the message names the file, the row and the key."""
+
+
+class DataError(ConfigError):
+    """A data source or split cannot be prepared; the message names the file or the config key."""

@@ -13,10 +13,10 @@ import sys
 from collections.abc import Sequence
 
 from paretonas import __version__
-from paretonas.cli import model_info
+from paretonas.cli import model_info, prepare_data
 from paretonas.errors import ParetonasError
 
-VERBS = (model_info,)
+VERBS = (model_info, prepare_data)
 
 
 def make_parser() -> argparse.ArgumentParser:

@@ -158,7 +158,9 @@ class ModelSpec:
 
 def _flow(value: Any) -> str:
     """One value as single-line flow YAML (dumped inside a list, then unwrapped)."""
-    return yaml.safe_dump([value], default_flow_style=True, width=10**9).strip()[1:-1]
+    return yaml.safe_dump([value], default_flow_style=True, sort_keys=False, width=10**9).strip()[
+        1:-1
+    ]
 
 
 def bind_args(block: type[Block], raw: Sequence[Any] | Mapping[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,89 @@
+"""Workflow configuration: load YAML, validate against the JSON schema, fill defaults.
+
+The schema (``schemas/config.schema.yaml``) is the single source: ``workflow/schemas`` links
+to it, so Snakemake's ``validate`` and the CLI verbs check the same thing.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from paretonas.errors import ConfigError
+from paretonas.yamlio import parse_yaml, read_yaml
+
+
+def schema() -> dict[str, Any]:
+    """The configuration JSON schema (as a dict)."""
+    text = resources.files("paretonas").joinpath("schemas/config.schema.yaml").read_text()
+    return parse_yaml(text, "config.schema.yaml")
+
+
+def default_config() -> dict[str, Any]:
+    """Every key at its default value."""
+    return validate_config({}, "<defaults>")
+
+
+def load_config(path: str | os.PathLike | None = None, text: str | None = None) -> dict:
+    """Read a config (YAML file, or YAML/JSON ``text``), validate it, fill in defaults."""
+    if text is not None:
+        data = parse_yaml(text, "<--config-json>")
+        source = "<--config-json>"
+    elif path is not None:
+        data = read_yaml(path)
+        source = str(path)
+    else:
+        raise ConfigError("no configuration given: pass --config FILE or --config-json TEXT")
+    return validate_config(data if data is not None else {}, source)
+
+
+def validate_config(config: Any, source: str = "config") -> dict[str, Any]:
+    """Validate ``config`` and return a copy with defaults filled in.
+
+    Errors name the file and the key path: ``config/config.yaml: data.search_fraction: 1.5 is
+    greater than the maximum of 1``.
+    """
+    import jsonschema  # deferred: only verbs that read a config pay for it
+
+    if not isinstance(config, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping, got {type(config).__name__}")
+    full = schema()
+    filled = _fill_defaults(copy.deepcopy(config), full)
+    validator = jsonschema.Draft202012Validator(full)
+    errors = sorted(validator.iter_errors(filled), key=lambda e: list(e.absolute_path))
+    if errors:
+        error = errors[0]
+        key = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+        message = error.message
+        if error.validator == "additionalProperties":
+            known = sorted(error.schema.get("properties", {}))
+            message += f"; known keys here: {', '.join(known)}"
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise ConfigError(f"{source}: {key}: {message}{more}")
+    return filled
+
+
+def _fill_defaults(value: Any, node: dict[str, Any]) -> Any:
+    """Fill schema defaults into nested objects (before validation, as Snakemake does)."""
+    if not isinstance(value, dict) or node.get("type") != "object":
+        return value
+    for key, sub in node.get("properties", {}).items():
+        if key not in value and "default" in sub:
+            value[key] = copy.deepcopy(sub["default"])
+        if key in value:
+            value[key] = _fill_defaults(value[key], sub)
+    return value
+
+
+def config_digest(section: Any) -> str:
+    """A stable JSON rendering of a config section (for hashing and provenance)."""
+    return json.dumps(section, sort_keys=True, separators=(",", ":"))
+
+
+def resolve_path(path: str | None, base: str | os.PathLike = ".") -> Path | None:
+    """A config path relative to ``base`` (the working directory of the workflow)."""
+    return None if path is None else Path(base) / path

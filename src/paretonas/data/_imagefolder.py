@@ -1,0 +1,161 @@
+"""``data.path/<class>/<image>``: any format Pillow reads, gray or color, resized to one size.
+
+Class names are the folder names, sorted; rows follow that order, then the sorted file names.
+Files Pillow cannot read are skipped with a warning and listed (the run fails only when more
+than ``data.max_bad_fraction`` of the files are bad). Hidden files (``.DS_Store``) are ignored.
+Images are stretched to ``img_size`` x ``img_size`` with bilinear resampling (no aspect-ratio
+crop: small classifiers want every pixel of the object).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from paretonas.data._sources import RawDataset, md5_bytes
+from paretonas.errors import DataError
+
+_logger = logging.getLogger(__name__)
+
+DEFAULT_IMG_SIZE = 32
+_WARN_FIRST = 10  # unreadable files logged one by one; the rest only counted
+# What can go wrong while decoding a damaged or foreign file, across Pillow's plugins.
+_DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError)
+
+
+def load_imagefolder(
+    directory: Path,
+    img_size: int | None = None,
+    channels: int | None = None,
+    max_bad_fraction: float = 0.01,
+) -> RawDataset:
+    """Read every image under ``directory/<class>/``; ``channels`` None picks 1 or 3 by content."""
+    size = img_size or DEFAULT_IMG_SIZE
+    files_by_class = list_class_files(directory)
+    arrays: list[np.ndarray] = []
+    labels: list[int] = []
+    rows: list[str] = []
+    raw_md5: dict[str, str] = {}
+    bad: list[dict[str, str]] = []
+    readable = dict.fromkeys(files_by_class, 0)
+    for label, (class_name, files) in enumerate(files_by_class.items()):
+        for path in files:
+            relative = f"{class_name}/{path.name}"
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                _skip(bad, relative, f"cannot read: {exc.strerror or exc}")
+                continue
+            raw_md5[relative] = md5_bytes(data)
+            try:
+                arrays.append(decode_image(data, size, channels))
+            except _DECODE_ERRORS as exc:
+                _skip(bad, relative, str(exc) or type(exc).__name__)
+                continue
+            labels.append(label)
+            rows.append(relative)
+            readable[class_name] += 1
+    total = sum(len(files) for files in files_by_class.values())
+    if len(bad) > max_bad_fraction * total:
+        first = bad[0]
+        raise DataError(
+            f"data.max_bad_fraction: {len(bad)} of {total} files in {directory} are unreadable "
+            f"({len(bad) / total:.1%}), more than {max_bad_fraction} allows; "
+            f"first: {first['path']} ({first['error']})"
+        )
+    for class_name, count in readable.items():
+        if count == 0:
+            raise DataError(
+                f"data.path: {directory / class_name}: class {class_name!r} has no readable images"
+            )
+    chosen = channels or (3 if any(a.ndim == 3 for a in arrays) else 1)
+    images = np.stack([_with_channels(a, chosen) for a in arrays])
+    if bad:
+        _logger.warning("imagefolder: skipped %d unreadable file(s) of %d", len(bad), total)
+    return RawDataset.from_numpy(
+        images,
+        np.asarray(labels),
+        list(files_by_class),
+        raw_md5,
+        info={
+            "img_size": size,
+            "channels": chosen,
+            "channels_chosen_by": "config" if channels else "content",
+            "num_files": total,
+            "files": rows,  # row i of the source is files[i]
+        },
+        bad_files=bad,
+    )
+
+
+def list_class_files(directory: Path) -> dict[str, list[Path]]:
+    """Sorted class folder -> sorted image files; errors name the directory or the class."""
+    class_dirs = sorted(
+        (p for p in directory.iterdir() if p.is_dir() and not p.name.startswith(".")),
+        key=lambda p: p.name,
+    )
+    if not class_dirs:
+        raise DataError(
+            f"data.path: {directory}: no class folders (expected data.path/<class>/<image>)"
+        )
+    files_by_class: dict[str, list[Path]] = {}
+    for class_dir in class_dirs:
+        entries = sorted(
+            (p for p in class_dir.iterdir() if not p.name.startswith(".")), key=lambda p: p.name
+        )
+        files = [p for p in entries if p.is_file()]
+        if len(files) < len(entries):
+            _logger.warning(
+                "imagefolder: ignoring %d subfolder(s) of %s (images must sit directly in it)",
+                len(entries) - len(files),
+                class_dir,
+            )
+        if not files:
+            raise DataError(f"data.path: {class_dir}: empty class folder {class_dir.name!r}")
+        files_by_class[class_dir.name] = files
+    return files_by_class
+
+
+def decode_image(data: bytes, size: int, channels: int | None) -> np.ndarray:
+    """Decode, convert and resize one image: H x W for gray, H x W x 3 for color.
+
+    With ``channels`` None, an image is gray when it has one band or its R, G and B are equal
+    everywhere; converting such an image to "L" loses nothing (Pillow's L of R=G=B is R).
+    """
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()
+        if channels == 1:
+            mode = "L"
+        elif channels == 3:
+            mode = "RGB"
+        else:
+            mode = "L" if _is_gray(image) else "RGB"
+        converted = image.convert(mode)
+    resized = converted.resize((size, size), Image.Resampling.BILINEAR)
+    return np.asarray(resized, dtype=np.uint8)
+
+
+def _is_gray(image: Image.Image) -> bool:
+    """True when ``image`` carries no color (one band, gray+alpha, or R == G == B)."""
+    if image.mode in ("1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "F"):
+        return True
+    rgb = np.asarray(image.convert("RGB"))
+    return bool((rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all())
+
+
+def _with_channels(array: np.ndarray, channels: int) -> np.ndarray:
+    """H x W or H x W x 3 -> C x H x W (gray repeated to 3 channels where color is chosen)."""
+    if array.ndim == 2:
+        return np.repeat(array[None], channels, axis=0)
+    return array.transpose(2, 0, 1)
+
+
+def _skip(bad: list[dict[str, str]], relative: str, reason: str) -> None:
+    """Record one unreadable file: the first few as warnings, the rest at debug level."""
+    level = logging.WARNING if len(bad) < _WARN_FIRST else logging.DEBUG
+    _logger.log(level, "imagefolder: skipping unreadable file %s: %s", relative, reason)
+    bad.append({"path": relative, "error": reason})
