@@ -17,3 +17,7 @@ class ModelConfigError(ConfigError):
 
 class DataError(ConfigError):
     """A data source or split cannot be prepared; the message names the file or the config key."""
+
+
+class SearchError(ParetonasError):
+    """The search cannot go on (e.g. too many failed trials); the study is kept as it is."""

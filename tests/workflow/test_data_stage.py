@@ -107,7 +107,7 @@ def test_dvc_repro_push_pull(project, tmp_path):
     assert project.path("results", "data", "full", "train.pt").stat().st_mtime_ns == mtime
     assert "Nothing to be done" in repro.stdout + repro.stderr
     assert "results/data" in project.path("dvc.lock").read_text()
-    assert "Data and pipelines are up to date" in project.dvc("status").stdout
+    assert "Data and pipelines are up to date" in project.dvc("status", "data").stdout
 
     # A changed config key makes DVC redo the stage (and Snakemake with it).
     project.set_config(data={"search_fraction": 0.3})
@@ -129,5 +129,5 @@ def test_dvc_repro_push_pull(project, tmp_path):
     project.run("git", "commit", "-qm", "data")
     clone = tmp_path / "clone"
     project.run("git", "clone", "-q", str(project.root), str(clone))
-    Project(clone, project.env).dvc("pull")
+    Project(clone, project.env).dvc("pull", "data")
     assert md5s(clone / "results" / "data") == changed

@@ -17,6 +17,11 @@ def data_outputs():
     return [f"{DATA_DIR}/manifest.json"] + [f"{DATA_DIR}/{s}.pt" for s in DATA_SPLITS]
 
 
+def search_outputs():
+    """One report per search worker."""
+    return [f"{RESULTS}/search/workers/{i}.json" for i in range(config["search"]["workers"])]
+
+
 def data_source_inputs(wildcards):
     """The raw data a source reads (so Snakemake reruns when it changes); none for digits."""
     if config["data"]["source"] == "digits":

@@ -13,10 +13,10 @@ import sys
 from collections.abc import Sequence
 
 from paretonas import __version__
-from paretonas.cli import model_info, prepare_data
+from paretonas.cli import model_info, prepare_data, search_study, search_worker
 from paretonas.errors import ParetonasError
 
-VERBS = (model_info, prepare_data)
+VERBS = (model_info, prepare_data, search_study, search_worker)
 
 
 def make_parser() -> argparse.ArgumentParser:

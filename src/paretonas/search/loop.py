@@ -1,0 +1,82 @@
+"""The worker loop, independent of what a trial does: run trials on ``study`` until it holds
+``n_trials`` finished ones (complete, pruned or infeasible), recovering dead workers' trials.
+
+It imports no torch, so load tests can drive it with a trivial objective.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from collections.abc import Callable
+from contextlib import nullcontext
+
+import optuna
+from optuna.trial import TrialState
+
+from paretonas.errors import SearchError
+from paretonas.search.lease import Lease, reclaim_expired
+
+_logger = logging.getLogger(__name__)
+
+Objective = Callable[[optuna.Trial], float | list[float]]
+TrialCallback = Callable[[optuna.Study, optuna.trial.FrozenTrial], None]
+
+
+def count_states(study: optuna.Study) -> dict[str, int]:
+    counts = {state.name.lower(): 0 for state in TrialState}
+    for trial in study.get_trials(deepcopy=False):
+        counts[trial.state.name.lower()] += 1
+    return counts
+
+
+def run_until_done(
+    study: optuna.Study,
+    objective: Objective,
+    n_trials: int,
+    *,
+    max_failures: int,
+    journal: bool,
+    heartbeat_interval: int = 10,
+    grace_period: int = 30,
+    on_trial: TrialCallback | None = None,
+    should_stop: Callable[[], str | None] | None = None,
+) -> str:
+    """Run trials one at a time until the study is done; return why the loop ended.
+
+    Each trial goes through ``study.optimize(n_trials=1)``, so RDB heartbeats and Optuna's
+    stale-trial check run for it. On journal storage a lease stands in for the heartbeat.
+    When the remaining trials are all running elsewhere, wait: either they finish, or their
+    worker died and its trial is failed and re-queued (then this worker runs it).
+    """
+
+    def run_one(trial: optuna.Trial):
+        lease = Lease(study, trial, heartbeat_interval, grace_period) if journal else None
+        with lease or nullcontext():
+            return objective(trial)
+
+    callbacks = [on_trial] if on_trial else []
+    while True:
+        if journal:
+            reclaim_expired(study, grace_period)
+        counts = count_states(study)
+        finished = counts["complete"] + counts["pruned"]
+        if finished >= n_trials:
+            return "target reached"
+        if counts["fail"] > max_failures:
+            raise SearchError(
+                f"study {study.study_name}: {counts['fail']} failed trials > "
+                f"search.max_failures ({max_failures}); see each trial's metrics.json"
+            )
+        if should_stop is not None and (reason := should_stop()):
+            return reason
+        if finished + counts["running"] >= n_trials and counts["waiting"] == 0:
+            time.sleep(min(2.0, heartbeat_interval))  # others are finishing the rest
+            if not journal:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                    optuna.storages.fail_stale_trials(study)
+            continue
+        study.optimize(run_one, n_trials=1, catch=(Exception,), callbacks=callbacks,
+                       gc_after_trial=False)  # fmt: skip

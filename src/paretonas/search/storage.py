@@ -1,0 +1,117 @@
+"""Where a study lives: SQLite (default), Optuna's journal file, or PostgreSQL from the env.
+
+A storage URL with a password never reaches results or logs: ``redact()`` it first.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import optuna
+from optuna.storages import BaseStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+from paretonas.errors import ConfigError
+
+_logger = logging.getLogger(__name__)
+
+DEFAULT_STORAGE_ENV = "PARETONAS_STORAGE"
+SQLITE_BUSY_TIMEOUT_S = 300  # parallel writers wait this long for the lock, never "locked"
+
+
+@dataclass(frozen=True)
+class StorageInfo:
+    """A resolved storage: its kind, its URL (secret) and the URL safe to record."""
+
+    kind: str  # "sqlite" | "journal" | "postgresql"
+    url: str
+    redacted: str
+    heartbeat: bool  # whether Optuna heartbeats detect dead workers (RDB only)
+
+
+def redact(url: str) -> str:
+    """``postgresql://user:secret@host/db`` -> ``postgresql://user:***@host/db``."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+def resolve_storage(
+    kind: str, study_dir: str | os.PathLike, env_var: str | None = None
+) -> StorageInfo:
+    """Pick the storage: the URL in ``env_var`` (default PARETONAS_STORAGE) when set, else
+    ``kind`` ("sqlite" or "journal") under ``study_dir``."""
+    env_var = env_var or DEFAULT_STORAGE_ENV
+    url = os.environ.get(env_var, "").strip()
+    if url:
+        if url.startswith(("postgresql://", "postgresql+")):
+            _require_postgres_driver(url)
+            return StorageInfo("postgresql", url, redact(url), heartbeat=True)
+        if url.startswith("sqlite:///"):
+            return StorageInfo("sqlite", url, url, heartbeat=True)
+        raise ConfigError(
+            f"${env_var}: expected a postgresql:// or sqlite:/// URL, got {redact(url)!r}"
+        )
+    study_dir = Path(study_dir)
+    if kind == "sqlite":
+        url = f"sqlite:///{study_dir / 'study.db'}"
+        return StorageInfo("sqlite", url, url, heartbeat=True)
+    if kind == "journal":
+        path = str(study_dir / "journal.log")
+        return StorageInfo("journal", path, path, heartbeat=False)
+    raise ConfigError(f"search.storage: expected sqlite or journal, got {kind!r}")
+
+
+def _require_postgres_driver(url: str) -> None:
+    driver = "psycopg" if url.startswith("postgresql+psycopg:") else "psycopg2"
+    try:
+        __import__(driver)
+    except ImportError:
+        raise ConfigError(
+            f"{redact(url)}: PostgreSQL storage needs the {driver} package: "
+            f"pip install -e '.[postgres]'"
+        ) from None
+
+
+def open_storage(info: StorageInfo, heartbeat_interval: int = 10, grace_period: int = 30,
+                 max_retry: int = 2) -> BaseStorage:  # fmt: skip
+    """An Optuna storage; RDB storages get heartbeats and retry trials of dead workers."""
+    if info.kind == "journal":
+        Path(info.url).parent.mkdir(parents=True, exist_ok=True)
+        return JournalStorage(JournalFileBackend(info.url))
+    engine_kwargs = {}
+    if info.kind == "sqlite":
+        Path(info.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine_kwargs = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_S}}
+    else:
+        engine_kwargs = {"pool_pre_ping": True}
+    for attempt in range(6):  # workers opening a new database race to create its tables
+        try:
+            with warnings.catch_warnings():  # heartbeats are "experimental" since Optuna 2.9
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                storage = RDBStorage(
+                    info.url,
+                    engine_kwargs=engine_kwargs,
+                    heartbeat_interval=heartbeat_interval,
+                    grace_period=grace_period,
+                    heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry),
+                )
+            break
+        except Exception as exc:
+            if attempt == 5:
+                raise
+            _logger.info("storage %s not ready (%s); retrying", info.redacted, type(exc).__name__)
+            time.sleep(0.2 * 2**attempt)
+    if info.kind == "sqlite":
+        with storage.engine.connect() as connection:  # WAL: readers never block the writer
+            connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+    return storage
+
+
+def load_study(info: StorageInfo, name: str) -> optuna.Study:
+    """Load an existing study (for select, report and tests)."""
+    return optuna.load_study(study_name=name, storage=open_storage(info))

@@ -1,0 +1,44 @@
+"""In-memory training and evaluation of image classifiers on uint8 tensors.
+
+``fit`` trains on a ``Split`` (uint8 N x C x H x W, int64 labels) with per-batch
+normalization and vectorized augmentation, evaluates on val every epoch and keeps the best
+epoch by macro F1; ``evaluate`` reports loss, accuracy, F1, confusion matrix and per-class
+figures. ``paretonas.train`` re-exports the same names.
+"""
+
+from __future__ import annotations
+
+from paretonas.training._config import OPTIMIZERS, SCHEDULES, Augment, HParams
+from paretonas.training._device import Precision, resolve_device
+from paretonas.training._evaluate import Evaluation, evaluate, macro_f1
+from paretonas.training._loop import EpochRecord, FitResult, TrainingDiverged, fit
+from paretonas.training._tensors import (
+    DeviceImages,
+    Split,
+    augment_batch,
+    horizontal_flip,
+    normalization,
+    random_crop,
+)
+
+__all__ = [
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "Augment",
+    "DeviceImages",
+    "EpochRecord",
+    "Evaluation",
+    "FitResult",
+    "HParams",
+    "Precision",
+    "Split",
+    "TrainingDiverged",
+    "augment_batch",
+    "evaluate",
+    "fit",
+    "horizontal_flip",
+    "macro_f1",
+    "normalization",
+    "random_crop",
+    "resolve_device",
+]

@@ -1,0 +1,41 @@
+"""A worker process with a trivial objective, for load and overhead tests (not collected)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import optuna
+
+from paretonas.search.loop import run_until_done
+from paretonas.search.storage import open_storage, resolve_storage
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--storage", choices=["sqlite", "journal"], required=True)
+    parser.add_argument("--dir", required=True)
+    parser.add_argument("--study", required=True)
+    parser.add_argument("--n-trials", type=int, required=True)
+    parser.add_argument("--worker", type=int, required=True)
+    args = parser.parse_args()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    info = resolve_storage(args.storage, args.dir, env_var="PARETONAS_LOAD_TEST_UNSET")
+    study = optuna.load_study(study_name=args.study, storage=open_storage(info))
+    ran = []
+
+    def objective(trial: optuna.Trial) -> float:
+        x = trial.suggest_float("x", -10, 10)
+        ran.append(trial.number)
+        return x * x
+
+    started = time.perf_counter()
+    run_until_done(study, objective, args.n_trials, max_failures=0,
+                   journal=args.storage == "journal")  # fmt: skip
+    print(json.dumps({"worker": args.worker, "trials": ran,
+                      "seconds": time.perf_counter() - started}))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

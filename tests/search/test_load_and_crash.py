@@ -1,0 +1,115 @@
+"""Many workers on one study (load), and a worker killed mid-trial (crash recovery),
+on SQLite and on journal storage: real processes, real storages."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+import yaml
+from optuna.trial import TrialState
+
+from paretonas.search.storage import open_storage, resolve_storage
+from tests.search.conftest import fast_space, search_config
+
+STORAGES = ["sqlite", "journal"]
+HERE = Path(__file__).parent
+
+
+@pytest.mark.parametrize("kind", STORAGES)
+def test_eight_workers_share_one_study(tmp_path, kind):
+    info = resolve_storage(kind, tmp_path, env_var="PARETONAS_LOAD_TEST_UNSET")
+    optuna.create_study(study_name="load", storage=open_storage(info))
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                str(HERE / "load_worker.py"),
+                "--storage",
+                kind,
+                "--dir",
+                str(tmp_path),
+                "--study",
+                "load",
+                "--n-trials",
+                "200",
+                "--worker",
+                str(i),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(8)
+    ]
+    reports = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+        assert "locked" not in err
+        reports.append(json.loads(out.strip().splitlines()[-1]))
+    study = optuna.load_study(study_name="load", storage=open_storage(info))
+    states = [t.state for t in study.trials]
+    assert states.count(TrialState.COMPLETE) >= 200
+    assert TrialState.FAIL not in states and TrialState.RUNNING not in states
+    numbers = [n for report in reports for n in report["trials"]]
+    assert len(numbers) == len(set(numbers)) == len(study.trials)  # no trial run twice
+    assert len(study.trials) <= 200 + 8  # at most one overshoot per worker
+
+
+def _worker_cmd(config_path: Path, data_dir: Path) -> list[str]:
+    return [sys.executable, "-m", "paretonas", "search-worker", "--config", str(config_path),
+            "--worker-id", "0", "--data", str(data_dir)]  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", STORAGES)
+def test_kill_9_mid_trial_then_rerun(tmp_path, digits_dir, kind):
+    config = search_config(tmp_path, fast_space(tmp_path, epochs=6), n_trials=5, storage=kind,
+                           heartbeat_interval=1, grace_period=3)  # fmt: skip
+    config_path = tmp_path / "config.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    env = {**os.environ, "PARETONAS_STORAGE": ""}
+    proc = subprocess.Popen(_worker_cmd(config_path, digits_dir), env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+
+    study = None
+    deadline = time.time() + 120
+    while time.time() < deadline:  # wait for: >= 1 finished trial and one running
+        time.sleep(0.3)
+        names = list((tmp_path / "results" / "search").glob("paretonas-*"))
+        if not names:
+            continue
+        info = resolve_storage(kind, names[0], env_var="PARETONAS_LOAD_TEST_UNSET")
+        try:
+            study = optuna.load_study(study_name=names[0].name, storage=open_storage(info))
+        except Exception:
+            continue
+        states = [t.state for t in study.get_trials(deepcopy=False)]
+        if TrialState.COMPLETE in states and states[-1] == TrialState.RUNNING:
+            break
+    assert study is not None, "the worker never started a study"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = {t.number: t for t in study.get_trials() if t.state.is_finished()}
+    killed = [t.number for t in study.get_trials() if t.state == TrialState.RUNNING]
+    assert before and killed
+
+    rerun = subprocess.run(_worker_cmd(config_path, digits_dir), env=env, capture_output=True,
+                           text=True, timeout=300)  # fmt: skip
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    trials = study.get_trials()
+    assert not [t for t in trials if t.state == TrialState.RUNNING]
+    assert sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials) >= 5
+    for number, old in before.items():  # nothing finished was lost or changed
+        assert trials[number].state == old.state and trials[number].values == old.values
+    assert all(trials[n].state == TrialState.FAIL for n in killed)
+    retried = [t for t in trials if t.number not in before and t.number not in killed
+               and t.params == trials[killed[0]].params]  # fmt: skip
+    assert retried, "the killed trial's parameters were not re-run"

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import pytest
+
+from paretonas.errors import ConfigError
+from paretonas.search.storage import open_storage, redact, resolve_storage
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgresql://optuna:s3cret@127.0.0.1:5433/db", "postgresql://optuna:***@127.0.0.1:5433/db"),
+        ("postgresql+psycopg2://u:p@h/db", "postgresql+psycopg2://u:***@h/db"),
+        ("postgresql://u@h/db", "postgresql://u@h/db"),
+        ("sqlite:///results/study.db", "sqlite:///results/study.db"),
+    ],
+)  # fmt: skip
+def test_redact(url, expected):
+    assert redact(url) == expected
+
+
+def test_default_sqlite_and_journal(tmp_path, monkeypatch):
+    monkeypatch.delenv("PARETONAS_STORAGE", raising=False)
+    info = resolve_storage("sqlite", tmp_path / "s")
+    assert info.url == f"sqlite:///{tmp_path / 's' / 'study.db'}" and info.heartbeat
+    journal = resolve_storage("journal", tmp_path / "s")
+    assert journal.kind == "journal" and not journal.heartbeat
+    for each in (info, journal):
+        open_storage(each)  # creates what it needs
+    assert (tmp_path / "s" / "study.db").exists()
+
+
+def test_env_var_wins_and_is_redacted(tmp_path, monkeypatch):
+    monkeypatch.setenv("MY_STORE", f"sqlite:///{tmp_path}/x.db")
+    assert resolve_storage("journal", tmp_path, "MY_STORE").kind == "sqlite"
+    monkeypatch.setenv("MY_STORE", "mysql://u:pw@h/db")
+    with pytest.raises(ConfigError) as info:
+        resolve_storage("sqlite", tmp_path, "MY_STORE")
+    assert "$MY_STORE" in str(info.value) and "pw" not in str(info.value)

@@ -1,0 +1,171 @@
+"""Search workers end to end (in process): study identity, continuation, reproducibility,
+the per-trial archive, the zero-cost pre-filter, deduplication and failure isolation."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+import pytest
+import torch
+from optuna.trial import TrialState
+
+import paretonas.search.objective as objective_module
+from paretonas.models import ModelSpec, build_model, count_params
+from paretonas.search.archive import load_trial, load_weights
+from paretonas.search.worker import open_study, run_worker, study_handle
+from tests.search.conftest import fast_space, search_config
+
+
+def load(config, digits_dir) -> optuna.Study:
+    handle = study_handle(config, digits_dir)
+    return optuna.load_study(study_name=handle.name, storage=handle.storage.url)
+
+
+def test_identity_and_continuation(tmp_path, digits_dir):
+    space = fast_space(tmp_path)
+    config = search_config(tmp_path, space, n_trials=3)
+    first = run_worker(config, 0, digits_dir)
+    assert first["study_states"]["complete"] + first["study_states"]["pruned"] == 3
+    assert len(first["trials"]) == 3
+
+    more = search_config(tmp_path, space, n_trials=5)  # a larger budget: same study
+    second = run_worker(more, 0, digits_dir)
+    assert second["study"] == first["study"]
+    assert [t["number"] for t in second["trials"]] == [3, 4]  # only the extra trials ran
+
+    again = run_worker(more, 0, digits_dir)  # nothing left to do
+    assert again["trials"] == [] and again["study"] == first["study"]
+
+    changed = search_config(tmp_path, fast_space(tmp_path, epochs=3), n_trials=2)
+    assert run_worker(changed, 0, digits_dir)["study"] != first["study"]
+    other_seed = search_config(tmp_path, space, n_trials=2)
+    other_seed["seed"] = 1
+    assert study_handle(other_seed, digits_dir).name != first["study"]
+    record = json.loads(
+        (tmp_path / "results" / "search" / first["study"] / "study.json").read_text()
+    )
+    assert record["name"] == first["study"] and record["storage"]["kind"] == "sqlite"
+    assert record["hashed"]["seed"] == 0 and "space" in record["hashed"]
+
+
+def test_same_seed_same_trials(tmp_path, digits_dir):
+    runs = []
+    for name in ("a", "b"):
+        config = search_config(tmp_path / name, fast_space(tmp_path), n_trials=4)
+        run_worker(config, 0, digits_dir)
+        runs.append(load(config, digits_dir).trials)
+    for one, two in zip(*runs, strict=True):
+        assert one.params == two.params
+        assert one.state == two.state
+        assert one.user_attrs.get("val_f1_curve") == two.user_attrs.get("val_f1_curve")
+        if one.values:
+            assert one.values[:2] == two.values[:2]  # f1 and params (latency is a measurement)
+
+
+def test_every_trial_is_archived_and_rebuildable(tmp_path, digits_dir):
+    config = search_config(tmp_path, fast_space(tmp_path), n_trials=4)
+    run_worker(config, 0, digits_dir)
+    study = load(config, digits_dir)
+    for trial in study.trials:
+        spec, hparams, metrics = load_trial(trial.user_attrs["archive"])
+        assert metrics["number"] == trial.number and metrics["state"] in {"complete", "pruned"}
+        assert {"cpu", "cores", "torch"} <= set(metrics["hardware"])
+        model = build_model(spec)  # from model.yaml alone
+        assert count_params(model) == metrics["costs"]["params"]
+        assert hparams["epochs"] == 2
+        if trial.state == TrialState.COMPLETE:
+            checkpoint = load_weights(f"{trial.user_attrs['archive']}/weights.pt")
+            rebuilt = build_model(ModelSpec.from_dict(checkpoint["spec"]))
+            rebuilt.load_state_dict(checkpoint["state_dict"])
+            assert trial.values[0] == pytest.approx(checkpoint["val_f1"])
+            assert trial.values[1] == count_params(rebuilt)
+
+
+def test_constraints_prefilter_untrained(tmp_path, digits_dir, monkeypatch):
+    trained = []
+    real_fit = objective_module.fit
+    monkeypatch.setattr(
+        objective_module, "fit", lambda *a, **k: trained.append(1) or real_fit(*a, **k)
+    )
+    config = search_config(tmp_path, fast_space(tmp_path), n_trials=6,
+                           constraints={"params_max": 3000})  # fmt: skip
+    run_worker(config, 0, digits_dir)
+    study = load(config, digits_dir)
+    infeasible = [t for t in study.trials if t.user_attrs.get("infeasible")]
+    assert infeasible, "expected some sampled models above 3000 parameters"
+    for trial in infeasible:
+        assert trial.state == TrialState.COMPLETE
+        assert trial.system_attrs["constraints:params"] > 0
+        assert trial.values[0] == 0.0 and trial.values[1] > 3000
+        metrics = json.loads((Path(trial.user_attrs["archive"]) / "metrics.json").read_text())
+        assert metrics["state"] == "infeasible" and "params" in metrics["reason"]
+    assert len(trained) == len(study.trials) - len(infeasible)
+    assert all(t.values[1] <= 3000 for t in study.best_trials)
+
+
+def test_identical_configuration_is_reused(tmp_path, digits_dir):
+    config = search_config(tmp_path, fast_space(tmp_path), n_trials=1)
+    run_worker(config, 0, digits_dir)
+    study = open_study(config, study_handle(config, digits_dir), 0)
+    study.enqueue_trial(study.trials[0].params)
+    run_worker(search_config(tmp_path, fast_space(tmp_path), n_trials=2), 0, digits_dir)
+    trials = load(config, digits_dir).trials
+    assert trials[1].user_attrs["reused_from"] == 0
+    assert trials[1].values == trials[0].values
+
+
+def test_a_failing_trial_does_not_stop_the_worker(tmp_path, digits_dir, monkeypatch):
+    real_fit = objective_module.fit
+    calls = []
+
+    def flaky_fit(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise FloatingPointError("boom in trial two")
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(objective_module, "fit", flaky_fit)
+    config = search_config(tmp_path, fast_space(tmp_path), n_trials=3)
+    report = run_worker(config, 0, digits_dir)
+    failed = [t for t in load(config, digits_dir).trials if t.state == TrialState.FAIL]
+    assert len(failed) == 1 and "boom in trial two" in failed[0].user_attrs["fail_reason"]
+    metrics = json.loads((Path(failed[0].user_attrs["archive"]) / "metrics.json").read_text())
+    assert metrics["state"] == "fail" and "FloatingPointError" in metrics["reason"]
+    assert report["study_states"]["complete"] + report["study_states"]["pruned"] == 3
+
+
+def test_optuna_cli_lists_our_pareto_trials(tmp_path, digits_dir):
+    config = search_config(tmp_path, fast_space(tmp_path), n_trials=3)
+    run_worker(config, 0, digits_dir)
+    handle = study_handle(config, digits_dir)
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "optuna"), "best-trials",
+         "--storage", handle.storage.url, "--study-name", handle.name, "-f", "json"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    listed = {row["number"] for row in json.loads(result.stdout)}
+    assert listed == {t.number for t in load(config, digits_dir).best_trials}
+    assert torch.get_num_threads() == 1  # the worker pinned this process to one thread
+
+
+@pytest.mark.parametrize("sampler", ["nsga2", "random"])
+def test_other_samplers(tmp_path, digits_dir, sampler):
+    config = search_config(tmp_path, fast_space(tmp_path), n_trials=3, sampler=sampler)
+    report = run_worker(config, 0, digits_dir)
+    assert report["study_states"]["complete"] + report["study_states"]["pruned"] == 3
+
+
+def test_single_objective_uses_optuna_pruner(tmp_path, digits_dir):
+    config = search_config(tmp_path, fast_space(tmp_path, epochs=4), n_trials=8,
+                           objectives=[{"name": "f1"}])  # fmt: skip
+    config["pruning"].update(single_objective_pruner="median", min_epochs=1)
+    run_worker(config, 0, digits_dir)
+    study = load(config, digits_dir)
+    assert study.directions == [optuna.study.StudyDirection.MAXIMIZE]
+    assert isinstance(study.trials[-1].intermediate_values, dict)
+    assert all(len(t.intermediate_values) >= 1 for t in study.trials if t.state.is_finished())

@@ -1,0 +1,188 @@
+"""fit on digits: it learns, is deterministic, runs every optimizer and schedule, stops on
+request, restores the best epoch and reports divergence."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+
+from paretonas.errors import ConfigError
+from paretonas.train import (
+    OPTIMIZERS,
+    SCHEDULES,
+    Augment,
+    HParams,
+    Precision,
+    Split,
+    TrainingDiverged,
+    evaluate,
+    fit,
+    resolve_device,
+)
+from paretonas.training import _loop, _tensors
+
+FAST = HParams(epochs=2, lr=1e-2, batch_size=64)
+
+
+def figures(result) -> list[tuple]:
+    """The history without wall-clock times."""
+    return [
+        (r.epoch, r.train_loss, r.val_loss, r.val_accuracy, r.val_f1, r.lr) for r in result.history
+    ]
+
+
+def test_learns_digits(digits, make_model):
+    train, val, mean, std = digits
+    model = make_model()
+    result = fit(model, train, val, HParams(epochs=4, lr=1e-2, batch_size=32), mean=mean, std=std)
+    assert [r.epoch for r in result.history] == [1, 2, 3, 4]
+    assert result.history[-1].train_loss < result.history[0].train_loss
+    assert result.best_val_f1 == max(r.val_f1 for r in result.history)
+    assert result.history[result.best_epoch - 1].val_accuracy > 0.9
+    assert not result.stopped and result.stop_reason is None
+    assert result.samples_per_second > 0 and result.seconds > 0
+    evaluation = evaluate(model, val, mean=mean, std=std, device="cpu")
+    assert evaluation.accuracy == result.history[result.best_epoch - 1].val_accuracy
+    assert evaluation.f1_macro == result.best_val_f1
+    json.dumps(result.to_dict())
+
+
+def test_same_seed_same_numbers_and_weights(digits, make_model):
+    train, val, mean, std = digits
+    hparams = HParams(epochs=2, lr=5e-3, batch_size=50, label_smoothing=0.1)
+    augment = Augment(random_crop_padding=1, horizontal_flip=True)
+    runs = []
+    for _ in range(2):
+        model = make_model(seed=3, dropout=0.2)
+        torch.manual_seed(1234)  # fit must not depend on (or disturb) the caller's global RNG
+        result = fit(model, train, val, hparams, mean=mean, std=std, augment=augment, seed=7)
+        runs.append((figures(result), model.state_dict(), torch.rand(1)))
+    (history_a, weights_a, after_a), (history_b, weights_b, _) = runs
+    assert history_a == history_b
+    assert weights_a.keys() == weights_b.keys()
+    for name in weights_a:
+        assert torch.equal(weights_a[name], weights_b[name]), name
+    torch.manual_seed(1234)
+    assert torch.equal(after_a, torch.rand(1))  # the caller's RNG stream is untouched
+    other = fit(make_model(seed=3, dropout=0.2), train, val, hparams, mean=mean, std=std,
+                augment=augment, seed=8)  # fmt: skip
+    assert figures(other) != history_a
+
+
+def test_per_batch_normalization_gives_the_same_numbers(digits, make_model, monkeypatch):
+    train, val, mean, std = digits
+    augment = Augment(random_crop_padding=2, horizontal_flip=True)
+    runs = []
+    for budget in (_tensors.PRENORMALIZE_MAX_BYTES, 0):  # 0: nothing fits, stay uint8
+        monkeypatch.setattr(_tensors, "PRENORMALIZE_MAX_BYTES", budget)
+        result = fit(make_model(), train, val, FAST, mean=mean, std=std, augment=augment)
+        runs.append((figures(result), result.best_state))
+    assert runs[0][0] == runs[1][0]
+    for name, value in runs[0][1].items():
+        assert torch.equal(value, runs[1][1][name]), name
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+@pytest.mark.parametrize("schedule", SCHEDULES)
+def test_every_optimizer_and_schedule_trains(digits, make_model, optimizer, schedule):
+    train, val, mean, std = digits
+    lr = 0.05 if optimizer == "sgd" else 5e-3
+    hparams = HParams(optimizer=optimizer, schedule=schedule, lr=lr, epochs=3, batch_size=128,
+                      weight_decay=1e-4, nesterov=optimizer == "sgd")  # fmt: skip
+    result = fit(make_model(), train, val, hparams, mean=mean, std=std)
+    lrs = [r.lr for r in result.history]
+    assert all(math.isfinite(r.train_loss) for r in result.history)
+    assert result.history[-1].val_accuracy > 0.5
+    if schedule == "none":
+        assert lrs == [lr] * 3
+    elif schedule == "step":  # ceil(3 / 3) = 1: x0.1 every epoch
+        assert lrs == pytest.approx([lr, lr * 0.1, lr * 0.01])
+    elif schedule == "cosine":
+        assert lrs[0] == lr and lrs[0] > lrs[1] > lrs[2] > 0
+    else:  # onecycle warms up from lr / 25 over the first 30% of the steps
+        assert lrs[0] == pytest.approx(lr / 25) and max(lrs) > lrs[0]
+
+
+def test_on_epoch_can_stop_training(digits, make_model):
+    train, val, mean, std = digits
+    seen = []
+
+    def prune(record):
+        seen.append(record.epoch)
+        return "pruned at epoch 2" if record.epoch == 2 else None
+
+    result = fit(make_model(), train, val, HParams(epochs=5), mean=mean, std=std, on_epoch=prune)
+    assert seen == [1, 2] and len(result.history) == 2
+    assert result.stopped and result.stop_reason == "pruned at epoch 2"
+
+
+def test_best_epoch_is_restored_and_ties_keep_the_earlier(digits, make_model, monkeypatch):
+    train, val, mean, std = digits
+    scripted = iter([0.5, 0.9, 0.7, 0.9])  # epoch 2 ties epoch 4: 2 wins
+    monkeypatch.setattr(_loop, "macro_f1", lambda labels, predictions: next(scripted))
+    model = make_model()
+    snapshots = {}
+
+    def snapshot(record):
+        snapshots[record.epoch] = {k: v.clone() for k, v in model.state_dict().items()}
+
+    hparams = HParams(epochs=4, lr=1e-2, schedule="none")
+    result = fit(model, train, val, hparams, mean=mean, std=std, on_epoch=snapshot)
+    assert result.best_epoch == 2 and result.best_val_f1 == 0.9
+    final = model.state_dict()
+    for name, value in result.best_state.items():
+        assert value.device.type == "cpu"
+        assert torch.equal(final[name], value), name
+        assert torch.equal(snapshots[2][name], value), name
+    weight = "0.0.weight"
+    assert not torch.equal(snapshots[4][weight], result.best_state[weight])
+
+
+def test_huge_learning_rate_diverges(digits, make_model):
+    # BatchNorm models tend to stay finite (huge but finite losses); a plain MLP overflows.
+    train, val, mean, std = digits
+    hparams = HParams(optimizer="sgd", lr=1e10, momentum=0.0, schedule="none", epochs=3)
+    with pytest.raises(TrainingDiverged, match=r"loss (nan|inf) at epoch 1, batch \d+ of 22"):
+        fit(make_model(mlp=True), train, val, hparams, mean=mean, std=std)
+
+
+def test_nan_weight_diverges_at_the_first_batch(digits, make_model):
+    train, val, mean, std = digits
+    model = make_model()
+    with torch.no_grad():
+        model[-1].weight[0, 0] = float("nan")
+    with pytest.raises(TrainingDiverged, match=r"loss nan at epoch 1, batch 1 of 22"):
+        fit(model, train, val, FAST, mean=mean, std=std)
+
+
+def test_last_batch_of_one_sample_is_skipped(digits, make_model):
+    train, val, mean, std = digits
+    small = Split(train.images[:65], train.labels[:65])  # 64 + 1: BatchNorm needs 2 samples
+    result = fit(make_model(), small, val, FAST, mean=mean, std=std)
+    assert len(result.history) == 2
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16], ids=["bf16", "fp16"])
+def test_cuda_style_precision_runs_on_cpu(digits, make_model, monkeypatch, dtype):
+    """The CUDA branch (autocast, GradScaler for float16, channels_last), exercised on CPU."""
+    train, val, mean, std = digits
+    cuda_like = classmethod(lambda cls, device: cls(device, dtype, torch.channels_last))
+    monkeypatch.setattr(Precision, "for_device", cuda_like)
+    model = make_model()
+    augment = Augment(random_crop_padding=1)
+    result = fit(model, train, val, FAST, mean=mean, std=std, augment=augment)
+    assert all(math.isfinite(r.train_loss) for r in result.history)
+    assert result.history[-1].val_accuracy > 0.5
+    assert model[0][0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert all(value.is_contiguous() for value in result.best_state.values())
+
+
+def test_devices():
+    assert resolve_device("cpu") == torch.device("cpu")
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert resolve_device("auto").type == expected
+    with pytest.raises(ConfigError, match="device: 'tpu'"):
+        resolve_device("tpu")
