@@ -12,13 +12,12 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install --quiet "$(TORCH)"
-	$(BIN)/pip install --quiet -e ".[dev,workflow]"
+	$(BIN)/pip install --quiet -e ".[dev,workflow,export]"
 	touch $@
 
 # The workflow, with the venv's tools first on PATH (rules call `paretonas`).
 run: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" snakemake --cores 4
-	$(BIN)/paretonas model-info config/models/show_case.yaml --no-latency
 
 test: setup
 	$(BIN)/ruff check src tests benchmarks

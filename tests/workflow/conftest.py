@@ -68,9 +68,9 @@ def project_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Project:
-    root = tmp_path / "project"
+def make_project(parent: Path) -> Project:
+    """A fresh copy of the repository's workflow files under ``parent/project``."""
+    root = parent / "project"
     root.mkdir()
     for name in PROJECT_FILES:
         source = REPO / name
@@ -83,4 +83,30 @@ def project(tmp_path: Path) -> Project:
     for name in ("config", ".gitignore"):
         shutil.copy2(REPO / ".dvc" / name, root / ".dvc" / name)
     shutil.copy2(REPO / ".gitignore", root / ".gitignore")
-    return Project(root, project_env(tmp_path))
+    return Project(root, project_env(parent))
+
+
+def copy_project(project: Project, parent: Path) -> Project:
+    """A copy of a project, results and Snakemake metadata included (mtimes kept)."""
+    root = parent / "project"
+    shutil.copytree(project.root, root, symlinks=True)
+    return Project(root, project_env(parent))
+
+
+def job_counts(dry_run_output: str) -> dict[str, int]:
+    """Rule -> job count from the 'Job stats' table of ``snakemake -n``."""
+    counts: dict[str, int] = {}
+    lines = dry_run_output.splitlines()
+    if "Job stats:" not in lines:
+        return counts
+    for line in lines[lines.index("Job stats:") + 3 :]:
+        parts = line.split()
+        if len(parts) != 2 or not parts[1].isdigit() or parts[0] == "total":
+            break
+        counts[parts[0]] = int(parts[1])
+    return counts
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    return make_project(tmp_path)

@@ -13,10 +13,18 @@ import sys
 from collections.abc import Sequence
 
 from paretonas import __version__
-from paretonas.cli import model_info, prepare_data, search_study, search_worker
+from paretonas.cli import (
+    finalize,
+    model_info,
+    prepare_data,
+    report,
+    search_study,
+    search_worker,
+    select,
+)
 from paretonas.errors import ParetonasError
 
-VERBS = (model_info, prepare_data, search_study, search_worker)
+VERBS = (model_info, prepare_data, search_study, search_worker, select, finalize, report)
 
 
 def make_parser() -> argparse.ArgumentParser:

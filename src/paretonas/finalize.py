@@ -1,0 +1,137 @@
+"""Retrain a finalist from its archived YAMLs on the full training split, test it once,
+export it.
+
+Only the trial's archive is read (``model.yaml``, ``hparams.yaml``, ``metrics.json``), never
+the shared config's search space: what was searched is what gets retrained.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+
+from paretonas import __version__
+from paretonas.data import load_manifest, load_split
+from paretonas.errors import ParetonasError
+from paretonas.hardware import fingerprint
+from paretonas.models import build_model, count_macs, count_params, measure_latency
+from paretonas.search import archive
+from paretonas.train import Augment, HParams, Split, evaluate, fit
+from paretonas.yamlio import atomic_write_text, read_yaml
+
+_logger = logging.getLogger(__name__)
+
+
+class FinalizeError(ParetonasError):
+    """A finalist cannot be rebuilt as it was searched (missing archive, changed network)."""
+
+
+def finalist_trial(finalists_yaml: str | Path, rank: int) -> dict[str, Any]:
+    """The ``finalists.yaml`` entry of ``rank``."""
+    record = read_yaml(finalists_yaml)
+    for entry in record["finalists"]:
+        if entry["rank"] == rank:
+            return entry
+    ranks = [entry["rank"] for entry in record["finalists"]]
+    raise FinalizeError(f"{finalists_yaml}: no finalist of rank {rank}; ranks: {ranks}")
+
+
+def finalize(
+    trial_dir: str | Path,
+    data_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    epochs: int,
+    device: str = "auto",
+    export: bool = True,
+    latency_runs: int = 20,
+    selection: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Retrain, test and export the trial archived in ``trial_dir``; return its metrics."""
+    started = time.perf_counter()
+    trial_dir, out_dir = Path(trial_dir), Path(out_dir)
+    if not (trial_dir / "model.yaml").is_file():
+        raise FinalizeError(f"{trial_dir}: not a trial archive (no model.yaml)")
+    spec, hparams, searched = archive.load_trial(trial_dir)
+    seed = int(searched.get("seed", 0))
+    torch.manual_seed(seed)
+    model = build_model(spec)
+    params = count_params(model)
+    expected = searched.get("costs", {}).get("params")
+    if expected is not None and params != expected:
+        raise FinalizeError(
+            f"{trial_dir}: model.yaml builds {params} parameters, the search recorded "
+            f"{expected}: the archive does not describe the searched network"
+        )
+    manifest = load_manifest(data_dir)
+    norm = manifest["normalization"]
+    train, val, test = (Split(*load_split(data_dir, f"full/{s}")) for s in ("train", "val", "test"))
+    hp = replace(HParams.from_dict(hparams, f"{trial_dir}/hparams.yaml"), epochs=epochs)
+    augment = Augment.from_dict(manifest["augment"], "data.augment")
+    result = fit(model, train, val, hp, mean=norm["mean"], std=norm["std"], augment=augment,
+                 seed=seed, device=device)  # fmt: skip
+    tested = evaluate(model, test, mean=norm["mean"], std=norm["std"], device=device,
+                      num_classes=manifest["num_classes"])  # fmt: skip
+    model = model.cpu().eval()
+    latency = measure_latency(model, model.input_shape, runs=latency_runs)
+    metrics: dict[str, Any] = {
+        "rank": (selection or {}).get("rank"),
+        "trial": searched.get("number"),
+        "archive": str(trial_dir),
+        "why": (selection or {}).get("why"),
+        "search": {"values": searched.get("objectives"), "val_f1": _search_val_f1(searched)},
+        "test": {
+            **tested.to_dict(),
+            "class_names": manifest["class_names"],
+            "samples": len(test.labels),
+        },
+        "val_f1": result.best_val_f1,
+        "params": params,
+        "macs": count_macs(model, model.input_shape),
+        "latency_ms": round(latency.median_ms, 5),
+        "latency": latency.to_dict(),
+        "hardware": fingerprint(),
+        "best_epoch": result.best_epoch,
+        "epochs": epochs,
+        "history": [epoch.to_dict() for epoch in result.history],
+        "hparams": hp.to_dict(),
+        "normalization": norm,
+        "seed": seed,
+        "paretonas_version": __version__,
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    spec.save(out_dir / "model.yaml")
+    atomic_write_text(out_dir / "hparams.yaml", yaml.safe_dump(hp.to_dict(), sort_keys=True))
+    archive.write_weights(out_dir, spec, hp.to_dict(), model.state_dict(),
+                          {"normalization": norm, "class_names": manifest["class_names"],
+                           "test_accuracy": tested.accuracy})  # fmt: skip
+    metrics["exports"] = _export(model, test, norm, out_dir) if export else {"skipped": "config"}
+    metrics["seconds"] = round(time.perf_counter() - started, 3)
+    atomic_write_text(out_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    _logger.info("trial %s: test accuracy %.4f, macro-F1 %.4f, %d params, %.3f ms (%d epochs, "
+                 "best %d) in %.1fs", metrics["trial"], tested.accuracy, tested.f1_macro, params,
+                 latency.median_ms, epochs, result.best_epoch, metrics["seconds"])  # fmt: skip
+    return metrics
+
+
+def _search_val_f1(searched: dict[str, Any]) -> float | None:
+    objectives = searched.get("objectives") or {}
+    return objectives.get("f1") if isinstance(objectives, dict) else None
+
+
+def _export(model: torch.nn.Module, test: Split, norm: dict, out_dir: Path) -> dict[str, Any]:
+    """TorchScript and ONNX of the (normalized-input) model, checked on real test images."""
+    from paretonas.export import export_all
+
+    mean = torch.tensor(norm["mean"]).view(1, -1, 1, 1)
+    std = torch.tensor(norm["std"]).view(1, -1, 1, 1)
+    batch = (test.images[:16].float() / 255.0 - mean) / std
+    results = export_all(model, batch[:1], out_dir, check_batch=batch)
+    return {name: result.to_dict() for name, result in results.items()}

@@ -1,0 +1,154 @@
+"""The report's inputs: the study (from study.json), finalists.yaml and each finalist's
+metrics.json, merged into one row per finalist."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+from paretonas.errors import ConfigError
+from paretonas.yamlio import read_yaml
+
+_logger = logging.getLogger(__name__)
+
+
+class ReportError(ConfigError):
+    """An input of the report is missing, malformed or does not match the others."""
+
+
+@dataclass
+class FinalistRow:
+    """One finalist: what select chose and why, and how it did on the test split."""
+
+    rank: int
+    trial: int
+    why: str = ""
+    archive: str = ""
+    test_accuracy: float | None = None
+    test_f1_macro: float | None = None
+    params: int | None = None
+    macs: int | None = None
+    latency_ms: float | None = None
+    search_val_f1: float | None = None
+    confusion: list[list[int]] | None = None
+    class_names: list[str] = field(default_factory=list)
+    metrics_path: str = ""
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ReportError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ReportError(f"{path}: cannot read as JSON: {exc}") from None
+
+
+def open_study(config: dict[str, Any], study_json: str | os.PathLike) -> optuna.Study:
+    """Load the study named in ``study.json`` from the config's storage (read-only use).
+
+    A missing SQLite or journal file is an error here: opening it would create an empty one.
+    """
+    from paretonas.search.storage import open_storage, resolve_storage
+
+    record = read_json(study_json)
+    name = record.get("name") if isinstance(record, dict) else None
+    if not isinstance(name, str) or not name:
+        raise ReportError(f"{study_json}: no study 'name'")
+    search = config["search"]
+    study_dir = Path(config["results_dir"]) / "search" / name
+    info = resolve_storage(search["storage"], study_dir, search["storage_env"])
+    recorded = (record.get("storage") or {}).get("kind")
+    if recorded and recorded != info.kind:
+        _logger.warning(
+            "%s records %s storage, the config resolves to %s (%s)",
+            study_json,
+            recorded,
+            info.kind,
+            info.redacted,
+        )
+    if info.kind in ("sqlite", "journal"):
+        file = Path(info.url.removeprefix("sqlite:///"))
+        if not file.is_file():
+            raise ReportError(f"{study_json}: study {name!r}: no storage at {info.redacted}")
+    try:
+        return optuna.load_study(study_name=name, storage=open_storage(info))
+    except KeyError:
+        raise ReportError(f"{study_json}: no study {name!r} in {info.redacted}") from None
+
+
+def read_finalists(path: str | os.PathLike) -> dict[str, Any]:
+    """finalists.yaml, checked for what the report reads (rank and trial of each finalist)."""
+    data = read_yaml(path, error=ReportError)
+    if not isinstance(data, dict) or not isinstance(data.get("finalists"), list):
+        raise ReportError(f"{path}: expected a mapping with a 'finalists' list")
+    for i, item in enumerate(data["finalists"]):
+        if not isinstance(item, dict) or not {"rank", "trial"} <= item.keys():
+            raise ReportError(f"{path}: finalists[{i}]: needs 'rank' and 'trial', got {item!r}")
+    return data
+
+
+def _get(data: dict[str, Any], source: str, key: str) -> Any:
+    """``data[key]`` (dotted), or None with a warning naming the file and key."""
+    value: Any = data
+    for part in key.split("."):
+        if not isinstance(value, dict) or part not in value:
+            _logger.warning("%s: no %s", source, key)
+            return None
+        value = value[part]
+    return value
+
+
+def finalist_rows(
+    finalists: dict[str, Any], metrics_paths: list[str | os.PathLike]
+) -> list[FinalistRow]:
+    """One row per finalist of finalists.yaml, filled from its metrics.json (matched by rank).
+
+    A finalist without metrics keeps empty test columns; metrics of a rank or trial that
+    finalists.yaml does not list are stale inputs and an error.
+    """
+    rows = {
+        int(item["rank"]): FinalistRow(
+            rank=int(item["rank"]),
+            trial=int(item["trial"]),
+            why=str(item.get("why", "")),
+            archive=str(item.get("archive", "")),
+            params=(item.get("values") or {}).get("params"),
+            macs=(item.get("values") or {}).get("macs"),
+            latency_ms=(item.get("values") or {}).get("latency_ms"),
+        )
+        for item in finalists["finalists"]
+    }
+    for path in metrics_paths:
+        source = str(path)
+        data = read_json(path)
+        if not isinstance(data, dict) or "rank" not in data or "trial" not in data:
+            raise ReportError(f"{source}: expected a metrics mapping with 'rank' and 'trial'")
+        row = rows.get(int(data["rank"]))
+        if row is None or row.trial != int(data["trial"]):
+            listed = {r.rank: r.trial for r in rows.values()}
+            raise ReportError(
+                f"{source}: rank {data['rank']} trial {data['trial']} is not a finalist of "
+                f"finalists.yaml (rank: trial = {listed}); rerun the finalists stage"
+            )
+        row.metrics_path = source
+        row.test_accuracy = _get(data, source, "test.accuracy")
+        row.test_f1_macro = _get(data, source, "test.f1_macro")
+        row.search_val_f1 = _get(data, source, "search.val_f1")
+        row.confusion = _get(data, source, "test.confusion_matrix")
+        row.class_names = [str(c) for c in (data.get("test") or {}).get("class_names") or []]
+        for key in ("params", "macs", "latency_ms"):
+            if data.get(key) is not None:
+                setattr(row, key, data[key])
+        row.archive = str(data.get("archive") or row.archive)
+    for row in rows.values():
+        if not row.metrics_path:
+            _logger.warning("finalist #%d (trial %d): no metrics.json given", row.rank, row.trial)
+    return [rows[rank] for rank in sorted(rows)]

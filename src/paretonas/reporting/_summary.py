@@ -1,0 +1,134 @@
+"""``summary.csv`` (one row per finalist) and ``summary.md`` (the same table, the study in a few
+lines, the figures and what was skipped)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+from paretonas.reporting._inputs import FinalistRow
+from paretonas.yamlio import atomic_write_text
+
+CSV_COLUMNS = (
+    "rank",
+    "trial",
+    "why",
+    "test_accuracy",
+    "test_f1_macro",
+    "params",
+    "macs",
+    "latency_ms",
+    "search_val_f1",
+    "archive",
+)
+MD_HEADERS = (
+    "rank",
+    "trial",
+    "why",
+    "test accuracy",
+    "test macro-F1",
+    "params",
+    "MACs",
+    "latency (ms)",
+    "search val F1",
+)
+
+
+def _cell(value: Any) -> Any:
+    return "" if value is None else value
+
+
+def write_summary_csv(path: Path, rows: list[FinalistRow]) -> Path:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        writer.writerow([_cell(getattr(row, column)) for column in CSV_COLUMNS])
+    return atomic_write_text(path, buffer.getvalue())
+
+
+def _number(value: Any, digits: int | None = None) -> str:
+    if value is None:
+        return "n/a"
+    if digits is None:
+        return f"{int(value):,}"
+    return f"{float(value):.{digits}f}"
+
+
+def _escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def finalist_table(rows: list[FinalistRow]) -> str:
+    """The finalists as a markdown table (numbers right-aligned)."""
+    lines = [
+        "| " + " | ".join(MD_HEADERS) + " |",
+        "|" + "|".join("---" if h == "why" else "---:" for h in MD_HEADERS) + "|",
+    ]
+    for row in rows:
+        cells = [
+            str(row.rank),
+            str(row.trial),
+            _escape(row.why),
+            _number(row.test_accuracy, 4),
+            _number(row.test_f1_macro, 4),
+            _number(row.params),
+            _number(row.macs),
+            _number(row.latency_ms, 3),
+            _number(row.search_val_f1, 4),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def write_summary_md(
+    path: Path,
+    *,
+    study_name: str,
+    objectives: list[tuple[str, str]],
+    counts: dict[str, int],
+    hypervolume: dict[str, Any] | None,
+    rows: list[FinalistRow],
+    figures: list[str],
+    skipped: list[tuple[str, str]],
+) -> Path:
+    """The readable summary; ``figures`` are file names relative to ``path``'s directory."""
+    finished = counts["complete"] + counts["infeasible"] + counts["pruned"]
+    lines = [
+        f"# paretonas report: {study_name}",
+        "",
+        f"- **Study**: `{study_name}`",
+        "- **Objectives**: " + ", ".join(f"{n} ({d})" for n, d in objectives),
+        f"- **Trials**: {finished} finished ({counts['complete']} complete and feasible, "
+        f"{counts['infeasible']} infeasible, {counts['pruned']} pruned); {counts['fail']} failed"
+        + (
+            f"; {counts['running'] + counts['waiting']} running or waiting"
+            if counts["running"] + counts["waiting"]
+            else ""
+        ),
+    ]
+    if len(objectives) > 1 and hypervolume and hypervolume.get("value") is not None:
+        reference = hypervolume.get("reference_point") or {}
+        ref_text = ", ".join(f"{k} = {v:g}" for k, v in reference.items())
+        lines.append(
+            f"- **Hypervolume** of the feasible front: {float(hypervolume['value']):.4f}"
+            + (f" (reference point: {ref_text})" if ref_text else "")
+        )
+    lines += ["", "## Finalists", "", finalist_table(rows), ""]
+    lines += ["## Figures", ""]
+    pngs = [f for f in figures if f.endswith(".png")]
+    pages = {Path(f).stem: f for f in figures if f.endswith(".html")}
+    for png in pngs:
+        stem = Path(png).stem
+        link = f" ([interactive]({pages[stem]}))" if stem in pages else ""
+        lines += [f"### {stem}{link}", "", f"![{stem}]({png})", ""]
+    lines += [
+        f"- [{stem}]({page})"
+        for stem, page in pages.items()
+        if not any(Path(p).stem == stem for p in pngs)
+    ]
+    lines += ["## Skipped", ""] if lines[-1] == "" else ["", "## Skipped", ""]
+    lines += [f"- **{name}**: {_escape(reason)}" for name, reason in skipped] or ["- none"]
+    return atomic_write_text(path, "\n".join(lines).rstrip() + "\n")

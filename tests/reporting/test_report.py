@@ -1,0 +1,115 @@
+"""write_report end to end: files, tables, finalist marks, single objective, tiny studies."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+import yaml
+
+from paretonas.reporting import write_report
+from paretonas.reporting._figures import FigureWriter
+from tests.reporting.studies import (
+    ACCURACIES,
+    FIGURES,
+    check_png,
+    make_config,
+    make_finalists,
+    make_study,
+)
+
+
+@pytest.fixture
+def png_texts(monkeypatch) -> dict[str, list[str]]:
+    """Every text drawn on each PNG, by file stem (titles, labels, annotations, legends)."""
+    texts: dict[str, list[str]] = {}
+    original = FigureWriter.png
+
+    def png(self, name, figure, tight=False):
+        texts[name] = [t.get_text() for t in figure.findobj(lambda a: hasattr(a, "get_text"))]
+        return original(self, name, figure, tight)
+
+    monkeypatch.setattr(FigureWriter, "png", png)
+    return texts
+
+
+def test_three_objectives_every_file_table_and_finalist_marks(tmp_path, png_texts, caplog):
+    config = make_config(tmp_path)
+    study, _ = make_study(config)
+    finalists_yaml, metrics, record = make_finalists(tmp_path, study, config)
+    out = tmp_path / "report"
+    files = write_report(config, study, finalists_yaml, metrics, out)
+
+    expected = {"summary.csv", "summary.md"} | {f"confusion_{r}.png" for r in (1, 2, 3)}
+    expected |= {f"{f}.{ext}" for f in FIGURES for ext in ("html", "png")}
+    assert {p.name for p in files} == expected
+    assert sorted(p.name for p in out.iterdir()) == sorted(expected)  # no temp files left
+    assert (out / "hypervolume.html").stat().st_size > 1_000_000  # plotly.js embedded
+    for path in files:
+        assert path.stat().st_size > 0, path
+        if path.suffix == ".png":
+            check_png(path)
+
+    with (out / "summary.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [float(r["test_accuracy"]) for r in rows] == [ACCURACIES[k] for k in (1, 2, 3)]
+    assert [int(r["trial"]) for r in rows] == [f["trial"] for f in record["finalists"]]
+    assert rows[0]["params"] == "1000" and rows[1]["search_val_f1"] == "0.88"
+
+    md = (out / "summary.md").read_text()
+    assert "| rank | trial | why | test accuracy | test macro-F1 |" in md
+    assert f"| 1 | {rows[0]['trial']} | best f1 on the front \\| made up | 0.9312 |" in md
+    assert "20 complete and feasible, 2 infeasible, 3 pruned); 2 failed" in md
+    assert f"{record['hypervolume']['value']:.4f}" in md
+    assert "## Skipped\n\n- none" in md
+    assert "![pareto_front](pareto_front.png)" in md
+
+    page = (out / "pareto_front.html").read_text()
+    for item in record["finalists"]:
+        label = f"#{item['rank']} (trial {item['trial']})"
+        assert label in page and label in png_texts["pareto_front"]
+    assert "infeasible (2)" in page and "infeasible (2)" in png_texts["pareto_front"]
+    assert any("f1 (maximize)" in t for t in png_texts["pareto_front"])
+    assert "#1" in png_texts["hypervolume"] and "#1" in png_texts["history_f1"]
+    assert "hypervolume here" not in caplog.text  # the history ends at select's value
+
+
+def test_single_objective_study(tmp_path):
+    config = make_config(tmp_path, [{"name": "f1"}])
+    study, _ = make_study(config, n_complete=12, n_infeasible=1)
+    finalists_yaml, metrics, _ = make_finalists(tmp_path, study, config, k=2)
+    out = tmp_path / "report"
+    files = {p.name for p in write_report(config, study, finalists_yaml, metrics, out)}
+    for stem in ("history_f1", "param_importances", "parallel_coordinate"):
+        assert {f"{stem}.html", f"{stem}.png"} <= files
+    assert not any(name.startswith(("pareto", "hypervolume")) for name in files)
+    md = (out / "summary.md").read_text()
+    assert "- **pareto_front**: single-objective study" in md
+    assert "- **hypervolume**: single-objective study" in md
+    check_png(out / "history_f1.png")
+
+
+def test_two_trials_skip_importances_with_a_placeholder(tmp_path):
+    config = make_config(tmp_path)
+    study, _ = make_study(config, n_complete=2, n_pruned=1, n_failed=1, n_infeasible=0)
+    finalists_yaml, metrics, _ = make_finalists(tmp_path, study, config, k=1)
+    out = tmp_path / "report"
+    files = {p.name for p in write_report(config, study, finalists_yaml, metrics, out)}
+    assert {"param_importances.png", "param_importances.html", "pareto_front.png"} <= files
+    check_png(out / "param_importances.png")
+    md = (out / "summary.md").read_text()
+    assert (
+        "- **param_importances**: only 2 complete feasible trial(s); importances need at "
+        "least 10 (html and png placeholder written)" in md
+    )
+
+
+def test_no_feasible_trial_still_reports(tmp_path):
+    config = make_config(tmp_path)
+    study, _ = make_study(config, n_complete=0, n_pruned=2, n_failed=1, n_infeasible=2)
+    finalists_yaml = tmp_path / "finalists.yaml"
+    finalists_yaml.write_text(yaml.safe_dump({"study": study.study_name, "finalists": []}))
+    out = tmp_path / "report"
+    files = {p.name for p in write_report(config, study, finalists_yaml, [], out)}
+    assert {"summary.md", "pareto_front.png", "hypervolume.html", "history_f1.png"} <= files
+    assert "no complete feasible trial" in (out / "summary.md").read_text()

@@ -1,0 +1,72 @@
+"""Finalize: retrain an archived trial from its YAMLs alone, test once, export."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+import yaml
+
+from paretonas.finalize import FinalizeError, finalize
+from paretonas.search.archive import load_weights
+from paretonas.search.worker import run_worker
+from tests.search.conftest import fast_space, search_config
+
+
+@pytest.fixture(scope="module")
+def archived_trial(tmp_path_factory, digits_dir):
+    tmp = tmp_path_factory.mktemp("finalize")
+    config = search_config(tmp, fast_space(tmp), n_trials=1)
+    report = run_worker(config, 0, digits_dir)
+    return tmp / "results" / "search" / report["study"] / "trials" / "0"
+
+
+def test_finalize_retrains_tests_and_exports(tmp_path, archived_trial, digits_dir):
+    out = tmp_path / "finalist"
+    metrics = finalize(archived_trial, digits_dir, out, epochs=3)
+    assert {p.name for p in out.iterdir()} == {
+        "model.yaml", "hparams.yaml", "weights.pt", "metrics.json", "model.ts", "model.onnx",
+    }  # fmt: skip
+    assert json.loads((out / "metrics.json").read_text()) == metrics
+    assert metrics["test"]["samples"] == 359 and 0 <= metrics["test"]["accuracy"] <= 1
+    assert len(metrics["test"]["confusion_matrix"]) == 10
+    assert metrics["epochs"] == 3 and len(metrics["history"]) == 3
+    assert yaml.safe_load((out / "hparams.yaml").read_text())["epochs"] == 3
+    assert (out / "model.yaml").read_text() == (archived_trial / "model.yaml").read_text()
+    assert metrics["exports"]["onnx"]["max_abs_diff"] <= 1e-4
+    checkpoint = load_weights(out / "weights.pt")
+    assert checkpoint["class_names"] == [str(i) for i in range(10)]
+    assert checkpoint["test_accuracy"] == metrics["test"]["accuracy"]
+    scripted = torch.jit.load(str(out / "model.ts"))
+    assert scripted(torch.zeros(2, 1, 8, 8)).shape == (2, 10)
+
+
+def test_finalize_refuses_an_archive_that_changed(tmp_path, archived_trial, digits_dir):
+    copy = tmp_path / "trial"
+    copy.mkdir()
+    for name in ("model.yaml", "hparams.yaml", "metrics.json"):
+        (copy / name).write_text((archived_trial / name).read_text())
+    metrics = json.loads((copy / "metrics.json").read_text())
+    metrics["costs"]["params"] += 1
+    (copy / "metrics.json").write_text(json.dumps(metrics))
+    with pytest.raises(FinalizeError, match="does not describe the searched network"):
+        finalize(copy, digits_dir, tmp_path / "out", epochs=1, export=False)
+    with pytest.raises(FinalizeError, match="not a trial archive"):
+        finalize(tmp_path, digits_dir, tmp_path / "out", epochs=1, export=False)
+    assert not (tmp_path / "out").exists()
+
+
+def test_finalize_cli_on_any_archived_trial(tmp_path, archived_trial, digits_dir):
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"finalize": {"epochs": 1, "export": False}}))
+    result = subprocess.run(
+        [sys.executable, "-m", "paretonas", "finalize", "--config", str(config), "--trial",
+         str(archived_trial), "--data", str(digits_dir), "--out", str(tmp_path / "f")],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((tmp_path / "f" / "metrics.json").read_text())
+    assert metrics["epochs"] == 1 and metrics["exports"] == {"skipped": "config"}

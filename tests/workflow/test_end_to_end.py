@@ -1,0 +1,176 @@
+"""The default workflow end to end (`snakemake --cores 4` on digits), then what a user does
+next: look at it, change a key and re-run only what changed, interrupt it, version it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import signal
+import subprocess
+import time
+
+import optuna
+import pytest
+import yaml
+from optuna.trial import TrialState
+
+from paretonas.models import ModelSpec, build_model, count_params
+from tests.workflow.conftest import Project, copy_project, job_counts, make_project
+
+ALL_RULES = {"prepare_data", "search_study", "search_worker", "select", "finalize", "report"}
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory) -> tuple[Project, float]:
+    project = make_project(tmp_path_factory.mktemp("e2e"))
+    started = time.perf_counter()
+    project.snakemake("--cores", "4")
+    return project, time.perf_counter() - started
+
+
+def study_of(project: Project) -> optuna.Study:
+    record = json.loads(project.path("results", "search", "study.json").read_text())
+    url = f"sqlite:///{project.root / record['directory'] / 'study.db'}"
+    return optuna.load_study(study_name=record["name"], storage=url)
+
+
+def test_search_results(finished):
+    project, wall = finished
+    study = study_of(project)
+    trials = study.get_trials()
+    done = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+    assert len(done) >= 40
+    assert not [t for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING)]
+    assert {t.user_attrs["worker"] for t in done} == {0, 1}, "both workers ran trials"
+    for trial in done:  # archived, rebuildable from model.yaml alone
+        archive = project.root / trial.user_attrs["archive"]
+        metrics = json.loads((archive / "metrics.json").read_text())
+        assert (
+            count_params(build_model(ModelSpec.from_yaml(archive / "model.yaml")))
+            == (metrics["costs"]["params"])
+        )
+    assert max(t.values[0] for t in trials if t.state == TrialState.COMPLETE) >= 0.95
+    assert len(study.best_trials) >= 3
+    logs = "".join(p.read_text() for p in project.path("results", "logs").rglob("*.log"))
+    assert "database is locked" not in logs
+    print(f"\nend to end: {len(done)} trials, {wall:.1f}s wall")
+    assert wall < 600
+
+
+def test_finalists_and_report(finished):
+    project, _ = finished
+    finalists = yaml.safe_load(project.path("results", "select", "finalists.yaml").read_text())
+    assert [f["rank"] for f in finalists["finalists"]] == [1, 2, 3]
+    summary = project.path("results", "report", "summary.csv").read_text().splitlines()
+    assert len(summary) == 4
+    for entry in finalists["finalists"]:
+        out = project.path("results", "finalists", str(entry["rank"]))
+        metrics = json.loads((out / "metrics.json").read_text())
+        assert metrics["trial"] == entry["trial"]
+        assert metrics["test"]["accuracy"] >= 0.95, metrics["test"]["accuracy"]
+        assert (out / "model.yaml").read_text() == (project.root / entry["archive"] /
+                                                    "model.yaml").read_text()  # fmt: skip
+        assert metrics["exports"]["onnx"]["max_abs_diff"] <= 1e-4
+        assert (out / "model.onnx").is_file() and (out / "model.ts").is_file()
+    for name in (
+        "pareto_front.png",
+        "pareto_front.html",
+        "hypervolume.png",
+        "summary.md",
+        "confusion_1.png",
+        "param_importances.png",
+        "parallel_coordinate.html",
+    ):
+        assert project.path("results", "report", name).stat().st_size > 0, name  # fmt: skip
+    report = project.run("snakemake", "--report", "results/report.html")
+    assert report.returncode == 0
+    assert project.path("results", "report.html").stat().st_size > 100_000
+
+
+# (config change, rules that must run again: and only those)
+RERUNS = [
+    ({}, set()),
+    ({"finalize": {"epochs": 31}}, {"finalize", "report"}),
+    ({"select": {"k": 2}}, {"select", "finalize", "report"}),
+    ({"data": {"search_fraction": 0.4}}, ALL_RULES),
+]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    RERUNS,
+    ids=["nothing", "finalize.epochs", "select.k", "data.search_fraction"],
+)
+def test_rerun_only_what_changed(finished, tmp_path, change, expected):
+    project = copy_project(finished[0], tmp_path)
+    project.set_config(**change)
+    dry = project.snakemake("-n")
+    output = dry.stdout + dry.stderr
+    if not expected:
+        assert "Nothing to be done" in output
+        return
+    assert set(job_counts(dry.stdout)) - {"all"} == expected
+
+
+def test_more_trials_continue_the_same_study(finished, tmp_path):
+    project = copy_project(finished[0], tmp_path)
+    before = study_of(project)
+    count_before = len(before.trials)
+    project.set_config(search={"n_trials": 44})
+    expected = {"search_study", "search_worker", "select", "finalize", "report"}
+    assert set(job_counts(project.snakemake("-n").stdout)) - {"all"} == expected
+    project.snakemake("--cores", "4", "--until", "search_worker")
+    after = study_of(project)
+    assert after.study_name == before.study_name
+    assert len(after.trials) - count_before in range(4, 6)
+
+
+def test_interrupted_finalize_then_rerun(finished, tmp_path):
+    project = copy_project(finished[0], tmp_path)
+    proc = subprocess.Popen(
+        ["snakemake", "--cores", "4", "--forcerun", "finalize"], cwd=project.root,
+        env=project.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    log = project.path("results", "logs", "finalize", "1.log")
+    deadline = time.time() + 120
+    started_at = log.stat().st_mtime
+    while time.time() < deadline and log.stat().st_mtime == started_at:
+        time.sleep(0.2)  # wait until finalize is really running (its log was rewritten)
+    time.sleep(2)
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=120)
+    assert proc.returncode != 0
+    rerun = project.snakemake("--cores", "4")
+    assert "finalize" in rerun.stdout + rerun.stderr
+    for rank in (1, 2, 3):
+        metrics = json.loads(project.path("results", "finalists", str(rank), "metrics.json")
+                             .read_text())  # fmt: skip
+        assert metrics["rank"] == rank
+    assert "Nothing to be done" in project.snakemake("-n").stdout
+
+
+def md5_tree(root) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.md5(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}  # fmt: skip
+
+
+def test_dvc_versions_the_finalists(finished, tmp_path):
+    project = copy_project(finished[0], tmp_path)
+    project.run("git", "init", "-q")
+    repro = project.dvc("repro")
+    assert "Nothing to be done" in repro.stdout + repro.stderr  # Snakemake recomputed nothing
+    assert project.dvc("status").stdout.strip() == "Data and pipelines are up to date."
+    project.dvc("remote", "add", "-d", "local", str(tmp_path / "remote"))
+    project.dvc("push")
+    project.run("git", "add", "-A")
+    project.run("git", "commit", "-qm", "results")
+    clone_root = tmp_path / "clone"
+    project.run("git", "clone", "-q", str(project.root), str(clone_root))
+    clone = Project(clone_root, project.env)
+    clone.dvc("pull")
+    assert md5_tree(clone.path("results", "finalists")) == md5_tree(
+        project.path("results", "finalists")
+    )
+    clone.snakemake("--touch", "--cores", "1")  # pulled files have fresh mtimes: mark them done
+    assert "Nothing to be done" in clone.snakemake("-n").stdout

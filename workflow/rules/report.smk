@@ -1,0 +1,48 @@
+# Report: tables and figures of the search and its finalists (also in `snakemake --report`).
+
+
+rule report:
+    input:
+        study=f"{RESULTS}/search/study.json",
+        finalists=f"{RESULTS}/select/finalists.yaml",
+        metrics=finalist_outputs(),
+    output:
+        summary=report(
+            f"{RESULTS}/report/summary.csv",
+            caption="../report/summary.rst",
+            category="Finalists",
+        ),
+        summary_md=f"{RESULTS}/report/summary.md",
+        pareto=report(
+            f"{RESULTS}/report/pareto_front.png",
+            caption="../report/pareto_front.rst",
+            category="Search",
+        ),
+        figures=report(
+            report_figures(),
+            caption="../report/history.rst",
+            category="Search",
+        ),
+        confusion=report(
+            [f"{RESULTS}/report/confusion_{r}.png" for r in range(1, config["select"]["k"] + 1)],
+            caption="../report/confusion.rst",
+            category="Finalists",
+        ),
+        html=report_pages(),
+    params:
+        config=config_json("seed", "results_dir", "search", "select"),
+        out=lambda wildcards, output: os.path.dirname(output.summary),
+    log:
+        f"{RESULTS}/logs/report.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/report.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    conda:
+        "../envs/paretonas.yaml"
+    shell:
+        "paretonas report --config-json {params.config:q} --study-json {input.study} "
+        "--finalists {input.finalists} --metrics {input.metrics} --out {params.out} "
+        "--plotlyjs directory > {log} 2>&1"
