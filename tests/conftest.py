@@ -20,3 +20,6 @@ def write_yaml(tmp_path: Path):
         return path
 
     return write
+
+
+pytest_plugins = ["tests.services.postgres"]  # the `postgres` and `fresh_database` fixtures

@@ -14,14 +14,16 @@ from paretonas.search.storage import open_storage, resolve_storage
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--storage", choices=["sqlite", "journal"], required=True)
+    parser.add_argument("--storage", choices=["sqlite", "journal", "env"], required=True,
+                        help="env: the URL in $PARETONAS_STORAGE (PostgreSQL)")  # fmt: skip
     parser.add_argument("--dir", required=True)
     parser.add_argument("--study", required=True)
     parser.add_argument("--n-trials", type=int, required=True)
     parser.add_argument("--worker", type=int, required=True)
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    info = resolve_storage(args.storage, args.dir, env_var="PARETONAS_LOAD_TEST_UNSET")
+    env_var = "PARETONAS_STORAGE" if args.storage == "env" else "PARETONAS_LOAD_TEST_UNSET"
+    info = resolve_storage("sqlite" if args.storage == "env" else args.storage, args.dir, env_var)
     study = optuna.load_study(study_name=args.study, storage=open_storage(info))
     ran = []
 

@@ -113,3 +113,55 @@ def test_kill_9_mid_trial_then_rerun(tmp_path, digits_dir, kind):
     retried = [t for t in trials if t.number not in before and t.number not in killed
                and t.params == trials[killed[0]].params]  # fmt: skip
     assert retried, "the killed trial's parameters were not re-run"
+
+
+def test_sigterm_ends_the_trial_and_requeues_it(tmp_path, digits_dir):
+    config = search_config(tmp_path, fast_space(tmp_path, epochs=30), n_trials=3)
+    config_path = tmp_path / "config.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    report = tmp_path / "report.json"
+    proc = subprocess.Popen([*_worker_cmd(config_path, digits_dir), "--report", str(report)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.time() + 120
+    trials_dir = None
+    while time.time() < deadline:  # wait until a trial is training (its config is archived)
+        time.sleep(0.3)
+        found = list((tmp_path / "results" / "search").glob("paretonas-*/trials/0/model.yaml"))
+        if found:
+            trials_dir = found[0].parent.parent
+            break
+    assert trials_dir is not None
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err[-2000:]
+    assert "re-run to continue" in err.strip().splitlines()[-1]  # a clean exit, not a crash
+    assert not report.exists()  # the Snakemake output is only written when the study is done
+    info = resolve_storage("sqlite", trials_dir.parent, env_var="PARETONAS_LOAD_TEST_UNSET")
+    study = optuna.load_study(study_name=trials_dir.parent.name, storage=open_storage(info))
+    first = study.trials[0]
+    assert first.state == TrialState.FAIL and first.user_attrs["fail_reason"] == "terminated"
+    assert study.trials[1].state == TrialState.WAITING
+    assert study.trials[1].system_attrs["fixed_params"] == first.params  # re-queued
+    metrics = json.loads((trials_dir / "0" / "metrics.json").read_text())
+    assert metrics["state"] == "fail" and metrics["reason"] == "terminated"
+
+
+def test_walltime_budget_stops_taking_trials(tmp_path, digits_dir, monkeypatch):
+    from paretonas.search.worker import WalltimeBudget
+
+    monkeypatch.setenv("SLURM_JOB_END_TIME", str(int(time.time()) + 5))
+    budget = WalltimeBudget.from_env(None, time.time())
+    assert budget.exhausted([]) is None  # no trial yet: no typical duration
+    assert budget.exhausted([{"seconds": 1.0}]) is None
+    reason = budget.exhausted([{"seconds": 30.0}, {"seconds": 40.0}])
+    assert reason is not None and reason.startswith("walltime:")
+    monkeypatch.delenv("SLURM_JOB_END_TIME")
+    assert WalltimeBudget.from_env(None, time.time()).deadline is None
+    config = search_config(tmp_path, fast_space(tmp_path), n_trials=50, walltime_s=1)
+    config_path = tmp_path / "config.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    result = subprocess.run(_worker_cmd(config_path, digits_dir), capture_output=True, text=True,
+                            timeout=300)  # fmt: skip
+    assert result.returncode == 75, result.stderr[-2000:]
+    assert "walltime" in result.stderr

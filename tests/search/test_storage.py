@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from paretonas.errors import ConfigError
@@ -37,3 +39,30 @@ def test_env_var_wins_and_is_redacted(tmp_path, monkeypatch):
     with pytest.raises(ConfigError) as info:
         resolve_storage("sqlite", tmp_path, "MY_STORE")
     assert "$MY_STORE" in str(info.value) and "pw" not in str(info.value)
+
+
+MOUNTS = """\
+/dev/vda / ext4 rw 0 0
+server:/export /shared nfs4 rw 0 0
+tmpfs /shared/local tmpfs rw 0 0
+"""
+
+
+@pytest.mark.parametrize(
+    ("path", "kind"),
+    [("/work/results", "ext4"), ("/shared/run/results", "nfs4"), ("/shared/local/x", "tmpfs")],
+)
+def test_filesystem_type(path, kind):
+    from paretonas.search.storage import filesystem_type
+
+    assert filesystem_type(Path(path), MOUNTS) == kind
+
+
+def test_sqlite_on_a_network_filesystem_is_refused(monkeypatch):
+    from paretonas.search.storage import refuse_network_filesystem
+
+    with pytest.raises(ConfigError, match="network filesystem"):
+        refuse_network_filesystem(Path("/shared/run/results"), MOUNTS)
+    refuse_network_filesystem(Path("/work/results"), MOUNTS)  # local: fine
+    monkeypatch.setenv("PARETONAS_ALLOW_NETWORK_SQLITE", "1")
+    refuse_network_filesystem(Path("/shared/run/results"), MOUNTS)  # explicitly allowed

@@ -23,11 +23,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report", metavar="FILE", help="where to write this worker's JSON report")
 
 
+# Exit statuses when the study is not done: a re-run continues where this worker stopped.
+EXIT_TERMINATED = 143  # SIGTERM (128 + 15), as a shell reports it
+EXIT_WALLTIME = 75  # EX_TEMPFAIL: out of walltime budget, try again
+
+
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     report = run_worker(config, args.worker_id, args.data)
     study_dir = Path(config["results_dir"]) / "search" / report["study"]
     write_worker_report(study_dir / "workers" / f"{args.worker_id}.json", report)
+    if report["ended"] != "target reached":
+        _logger.warning("worker %d stopped before the study was done (%s); re-run to continue",
+                        args.worker_id, report["ended"])  # fmt: skip
+        return EXIT_TERMINATED if report["ended"] == "terminated" else EXIT_WALLTIME
     if args.report:
         write_worker_report(args.report, report)
     _logger.info("worker %d done: %s in %.1fs", args.worker_id, report["states"],

@@ -21,6 +21,18 @@ from paretonas.search.lease import Lease, reclaim_expired
 _logger = logging.getLogger(__name__)
 
 Objective = Callable[[optuna.Trial], float | list[float]]
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (SLURM's warning before a walltime kill, scancel): stop now, cleanly.
+
+    A KeyboardInterrupt so that Optuna ends the running trial FAIL and lets it through."""
+
+
+def raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated(f"signal {signum}")
+
+
 TrialCallback = Callable[[optuna.Study, optuna.trial.FrozenTrial], None]
 
 
@@ -51,7 +63,10 @@ def run_until_done(
     worker died and its trial is failed and re-queued (then this worker runs it).
     """
 
+    current: list[optuna.Trial] = []
+
     def run_one(trial: optuna.Trial):
+        current[:] = [trial]
         lease = Lease(study, trial, heartbeat_interval, grace_period) if journal else None
         with lease or nullcontext():
             return objective(trial)
@@ -78,5 +93,24 @@ def run_until_done(
                     warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                     optuna.storages.fail_stale_trials(study)
             continue
-        study.optimize(run_one, n_trials=1, catch=(Exception,), callbacks=callbacks,
-                       gc_after_trial=False)  # fmt: skip
+        current.clear()
+        try:
+            study.optimize(run_one, n_trials=1, catch=(Exception,), callbacks=callbacks,
+                           gc_after_trial=False)  # fmt: skip
+        except Terminated:
+            if current:
+                requeue_terminated(study, current[0])
+            return "terminated"
+
+
+def requeue_terminated(study: optuna.Study, trial: optuna.Trial) -> None:
+    """The trial a SIGTERM interrupted: FAIL with reason "terminated", parameters re-queued."""
+    storage = study._storage
+    trial_id = trial._trial_id
+    try:
+        storage.set_trial_user_attr(trial_id, "fail_reason", "terminated")
+        storage.set_trial_state_values(trial_id, TrialState.FAIL)
+    except optuna.exceptions.UpdateFinishedTrialError:
+        pass  # Optuna already ended it FAIL (the objective recorded the reason)
+    study.enqueue_trial(trial.params, user_attrs={"retried_from": trial.number})
+    _logger.warning("trial %d: terminated; marked FAIL and re-queued", trial.number)

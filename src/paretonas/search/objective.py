@@ -93,6 +93,10 @@ def objective(trial: optuna.Trial, ctx: TrialContext) -> list[float]:
     except optuna.TrialPruned as pruned:
         _finish(directory, record, "pruned", started, reason=str(pruned))
         raise
+    except KeyboardInterrupt:  # SIGTERM or Ctrl-C: record it, let the worker stop
+        trial.set_user_attr("fail_reason", "terminated")
+        _finish(directory, record, "fail", started, reason="terminated")
+        raise
     except Exception as exc:  # isolate: this trial fails, the worker and study go on
         reason = f"{type(exc).__name__}: {exc}"
         trial.set_user_attr("fail_reason", reason[:2000])

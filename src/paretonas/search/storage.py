@@ -58,12 +58,48 @@ def resolve_storage(
         )
     study_dir = Path(study_dir)
     if kind == "sqlite":
+        refuse_network_filesystem(study_dir)
         url = f"sqlite:///{study_dir / 'study.db'}"
         return StorageInfo("sqlite", url, url, heartbeat=True)
     if kind == "journal":
         path = str(study_dir / "journal.log")
         return StorageInfo("journal", path, path, heartbeat=False)
     raise ConfigError(f"search.storage: expected sqlite or journal, got {kind!r}")
+
+
+NETWORK_FILESYSTEMS = {"nfs", "nfs4", "cifs", "smb3", "smbfs", "lustre", "gpfs", "beegfs",
+                       "fuse.sshfs", "glusterfs", "ceph", "fuse.ceph", "afs", "9p"}  # fmt: skip
+
+
+def filesystem_type(path: Path, mounts: str | None = None) -> str:
+    """The type of the filesystem holding ``path``, from /proc/mounts (longest mount prefix)."""
+    if mounts is None:
+        try:
+            mounts = Path("/proc/mounts").read_text()
+        except OSError:
+            return "unknown"
+    path = Path(os.path.abspath(path))
+    best, kind = -1, "unknown"
+    for line in mounts.splitlines():
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        point = fields[1].replace("\\040", " ")
+        if (path == Path(point) or Path(point) in path.parents) and len(point) > best:
+            best, kind = len(point), fields[2]
+    return kind
+
+
+def refuse_network_filesystem(study_dir: Path, mounts: str | None = None) -> None:
+    """SQLite's locking is unreliable on network filesystems (corrupt studies): refuse."""
+    kind = filesystem_type(study_dir, mounts)
+    if kind in NETWORK_FILESYSTEMS and os.environ.get("PARETONAS_ALLOW_NETWORK_SQLITE") != "1":
+        raise ConfigError(
+            f"search.storage: sqlite on {study_dir} ({kind}, a network filesystem) corrupts "
+            f"studies shared by several machines; use PostgreSQL (set ${DEFAULT_STORAGE_ENV}="
+            f"postgresql://...) or search.storage: journal (or set "
+            f"PARETONAS_ALLOW_NETWORK_SQLITE=1 if only one machine writes)"
+        )
 
 
 def _require_postgres_driver(url: str) -> None:
@@ -87,8 +123,8 @@ def open_storage(info: StorageInfo, heartbeat_interval: int = 10, grace_period: 
     if info.kind == "sqlite":
         Path(info.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         engine_kwargs = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_S}}
-    else:
-        engine_kwargs = {"pool_pre_ping": True}
+    else:  # a dead server is an error in seconds, never a hang
+        engine_kwargs = {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}}
     for attempt in range(6):  # workers opening a new database race to create its tables
         try:
             with warnings.catch_warnings():  # heartbeats are "experimental" since Optuna 2.9

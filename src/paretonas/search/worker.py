@@ -10,6 +10,9 @@ journal storage has no heartbeat, so workers hold a lease on their running trial
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import statistics
 import time
 import warnings
 from dataclasses import dataclass
@@ -20,12 +23,13 @@ import optuna
 import torch
 
 from paretonas.data import load_manifest, load_split
+from paretonas.errors import SearchError
 from paretonas.search.identity import identity_payload, objectives, study_name
-from paretonas.search.loop import count_states, run_until_done
+from paretonas.search.loop import count_states, raise_terminated, run_until_done
 from paretonas.search.objective import SearchData, TrialContext, objective
 from paretonas.search.pruning import PruningRule, single_objective_pruner
 from paretonas.search.space import DataShape, load_space
-from paretonas.search.storage import StorageInfo, open_storage, resolve_storage
+from paretonas.search.storage import StorageInfo, open_storage, redact, resolve_storage
 from paretonas.search.study_files import write_study_json
 from paretonas.train import Augment, Split
 
@@ -38,6 +42,31 @@ class StudyHandle:
     directory: Path
     storage: StorageInfo
     payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class WalltimeBudget:
+    """When this worker must stop: SLURM's job end time, or a configured budget in seconds."""
+
+    deadline: float | None
+
+    @classmethod
+    def from_env(cls, budget_s: float | None, started: float) -> WalltimeBudget:
+        end = os.environ.get("SLURM_JOB_END_TIME", "").strip()
+        deadlines = [float(end)] if end.isdigit() else []
+        if budget_s:
+            deadlines.append(started + budget_s)
+        return cls(min(deadlines) if deadlines else None)
+
+    def exhausted(self, ran: list[dict[str, Any]]) -> str | None:
+        """A reason to take no new trial: less time left than a typical trial takes."""
+        if self.deadline is None or not ran:
+            return None
+        typical = statistics.median(t["seconds"] for t in ran)
+        left = self.deadline - time.time()
+        if left < typical:
+            return f"walltime: {left:.0f}s left < typical trial {typical:.0f}s"
+        return None
 
 
 def study_handle(config: dict, data_dir: str | Path) -> StudyHandle:
@@ -90,9 +119,14 @@ def open_study(config: dict, handle: StudyHandle, worker_id: int) -> optuna.Stud
             if attempt == 4:
                 raise
             time.sleep(0.5 * (attempt + 1))
-    for key, value in (("objectives", [n for n, _ in objectives(config)]),):
-        if study.user_attrs.get(key) != value:
-            study.set_user_attr(key, value)
+    names = [name for name, _ in objectives(config)]
+    if study.metric_names != names:  # objective names for Optuna's plots and the dashboard
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                study.set_metric_names(names)
+        except optuna.exceptions.StorageInternalError:
+            _logger.debug("metric names: another worker set them at the same time")
     return study
 
 
@@ -108,7 +142,39 @@ def search_data(data_dir: str | Path) -> SearchData:
 
 
 def run_worker(config: dict, worker_id: int, data_dir: str | Path) -> dict[str, Any]:
-    """Run trials until the study is done; return (and write) this worker's report."""
+    """Run trials until the study is done; return this worker's report. A storage that
+    goes away (a stopped server) is a SearchError naming it (password redacted)."""
+    try:
+        return _run_worker(config, worker_id, data_dir)
+    except Exception as exc:
+        cause = _storage_failure(exc)
+        if cause is None:
+            raise
+        handle = study_handle(config, data_dir)
+        reason = str(getattr(cause, "orig", None) or cause).strip().splitlines()[0]
+        raise SearchError(
+            f"storage {handle.storage.redacted}: {type(cause).__name__}: {redact(reason)}; "
+            f"finished trials are kept: re-run when the storage is back"
+        ) from None
+
+
+def _storage_failure(exc: BaseException) -> BaseException | None:
+    """The database error in ``exc``'s chain, if any. Optuna wraps them (StorageInternalError)
+    and may raise a secondary error while handling one, so the whole chain is searched."""
+    import sqlalchemy.exc
+
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, sqlalchemy.exc.SQLAlchemyError):
+            return exc
+        if isinstance(exc, optuna.exceptions.StorageInternalError):
+            return _storage_failure(exc.__cause__ or exc.__context__) or exc  # type: ignore[arg-type]
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def _run_worker(config: dict, worker_id: int, data_dir: str | Path) -> dict[str, Any]:
     torch.set_num_threads(1)  # one thread per worker: oversubscription was ~30x slower
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # we log one line per trial ourselves
     started = time.time()
@@ -134,12 +200,17 @@ def run_worker(config: dict, worker_id: int, data_dir: str | Path) -> dict[str, 
         _logger.info("trial %d %s %s %.1fs %s", trial.number, state, shown, seconds, reason)
         ran.append({"number": trial.number, "state": state, "seconds": round(seconds, 3)})
 
-    ended = run_until_done(
-        study, lambda trial: objective(trial, ctx), search["n_trials"],
-        max_failures=search["max_failures"], journal=handle.storage.kind == "journal",
-        heartbeat_interval=search["heartbeat_interval"], grace_period=search["grace_period"],
-        on_trial=log_trial,
-    )  # fmt: skip
+    budget = WalltimeBudget.from_env(search["walltime_s"], started)
+    previous = signal.signal(signal.SIGTERM, raise_terminated)
+    try:
+        ended = run_until_done(
+            study, lambda trial: objective(trial, ctx), search["n_trials"],
+            max_failures=search["max_failures"], journal=handle.storage.kind == "journal",
+            heartbeat_interval=search["heartbeat_interval"], grace_period=search["grace_period"],
+            on_trial=log_trial, should_stop=lambda: budget.exhausted(ran),
+        )  # fmt: skip
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     report = {
         "worker": worker_id, "study": handle.name, "trials": ran,
         "states": {s: sum(1 for t in ran if t["state"] == s) for s in {t["state"] for t in ran}},
