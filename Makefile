@@ -12,7 +12,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install --quiet "$(TORCH)"
-	$(BIN)/pip install --quiet -e ".[dev,workflow,export,postgres]"
+	$(BIN)/pip install --quiet -e ".[dev,workflow,export,postgres,slurm]"
 	touch $@
 
 # The workflow, with the venv's tools first on PATH (rules call `paretonas`).

@@ -22,4 +22,5 @@ def write_yaml(tmp_path: Path):
     return write
 
 
-pytest_plugins = ["tests.services.postgres"]  # the `postgres` and `fresh_database` fixtures
+# the `postgres`, `fresh_database` and `slurm` fixtures (real servers, started on demand)
+pytest_plugins = ["tests.services.postgres", "tests.services.slurm"]

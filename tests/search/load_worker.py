@@ -4,12 +4,40 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import optuna
 
 from paretonas.search.loop import run_until_done
 from paretonas.search.storage import open_storage, resolve_storage
+
+
+def run_load(kind: str, directory: Path, workers: int = 8, n_trials: int = 200,
+             env: dict | None = None) -> list[int]:  # fmt: skip
+    """Start ``workers`` processes of this script on study "load"; the trial numbers they ran.
+    Each must exit 0 without "locked" in its stderr."""
+    command = [sys.executable, __file__, "--storage", kind, "--dir", str(directory),
+               "--study", "load", "--n-trials", str(n_trials)]  # fmt: skip
+    procs = [
+        subprocess.Popen(
+            [*command, "--worker", str(i)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(workers)
+    ]
+    numbers: list[int] = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err[-2000:]
+        assert "locked" not in err
+        numbers += json.loads(out.strip().splitlines()[-1])["trials"]
+    return numbers
 
 
 def main() -> None:

@@ -18,48 +18,20 @@ from optuna.trial import TrialState
 
 from paretonas.search.storage import open_storage, resolve_storage
 from tests.search.conftest import fast_space, search_config
+from tests.search.load_worker import run_load
 
 STORAGES = ["sqlite", "journal"]
-HERE = Path(__file__).parent
 
 
 @pytest.mark.parametrize("kind", STORAGES)
 def test_eight_workers_share_one_study(tmp_path, kind):
     info = resolve_storage(kind, tmp_path, env_var="PARETONAS_LOAD_TEST_UNSET")
     optuna.create_study(study_name="load", storage=open_storage(info))
-    procs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                str(HERE / "load_worker.py"),
-                "--storage",
-                kind,
-                "--dir",
-                str(tmp_path),
-                "--study",
-                "load",
-                "--n-trials",
-                "200",
-                "--worker",
-                str(i),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for i in range(8)
-    ]
-    reports = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=300)
-        assert proc.returncode == 0, err
-        assert "locked" not in err
-        reports.append(json.loads(out.strip().splitlines()[-1]))
+    numbers = run_load(kind, tmp_path)
     study = optuna.load_study(study_name="load", storage=open_storage(info))
     states = [t.state for t in study.trials]
     assert states.count(TrialState.COMPLETE) >= 200
     assert TrialState.FAIL not in states and TrialState.RUNNING not in states
-    numbers = [n for report in reports for n in report["trials"]]
     assert len(numbers) == len(set(numbers)) == len(study.trials)  # no trial run twice
     assert len(study.trials) <= 200 + 8  # at most one overshoot per worker
 

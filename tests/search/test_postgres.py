@@ -17,8 +17,8 @@ from optuna.trial import TrialState
 
 from paretonas.search.storage import open_storage, resolve_storage
 from tests.search.conftest import fast_space, search_config
+from tests.search.load_worker import run_load
 
-HERE = Path(__file__).parent
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 
 
@@ -57,34 +57,7 @@ def test_eight_workers_on_postgres(fresh_database, tmp_path):
     optuna.create_study(study_name="load", storage=open_storage(info))
     env = {**os.environ, "PARETONAS_STORAGE": fresh_database}
     started = time.perf_counter()
-    procs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                str(HERE / "load_worker.py"),
-                "--storage",
-                "env",
-                "--dir",
-                str(tmp_path),
-                "--study",
-                "load",
-                "--n-trials",
-                "200",
-                "--worker",
-                str(i),
-            ],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for i in range(8)
-    ]
-    numbers = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=300)
-        assert proc.returncode == 0, err[-2000:]
-        numbers += json.loads(out.strip().splitlines()[-1])["trials"]
+    numbers = run_load("env", tmp_path, env=env)
     wall = time.perf_counter() - started
     study = pg_study(fresh_database, "load")
     states = [t.state for t in study.trials]

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.services._require import require
+
 START_TIMEOUT_S = 60
 
 
@@ -40,15 +42,6 @@ def unavailable_reason() -> str | None:
     except ImportError:
         return "psycopg2 is not installed (pip install -e '.[postgres]')"
     return None
-
-
-def require_server() -> None:
-    reason = unavailable_reason()
-    if reason is None:
-        return
-    if os.environ.get("PARETONAS_REQUIRE_SERVICES") == "1":
-        pytest.fail(f"PostgreSQL tests are required here but cannot run: {reason}")
-    pytest.skip(f"PostgreSQL tests skipped: {reason}")
 
 
 def free_port() -> int:
@@ -125,7 +118,7 @@ class PostgresServer:
 def postgres():
     """A running server for the test session (stopped, or killed, at the end). Its data
     lives in a /tmp dir of its own: pytest's tmp dirs are closed to the postgres user."""
-    require_server()
+    require("PostgreSQL", unavailable_reason())
     root = Path(tempfile.mkdtemp(prefix="paretonas-pg-"))
     server = PostgresServer(root)
     try:
