@@ -5,6 +5,7 @@ A storage URL with a password never reaches results or logs: ``redact()`` it fir
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import re
@@ -104,13 +105,11 @@ def refuse_network_filesystem(study_dir: Path, mounts: str | None = None) -> Non
 
 def _require_postgres_driver(url: str) -> None:
     driver = "psycopg" if url.startswith("postgresql+psycopg:") else "psycopg2"
-    try:
-        __import__(driver)
-    except ImportError:
+    if importlib.util.find_spec(driver) is None:
         raise ConfigError(
             f"{redact(url)}: PostgreSQL storage needs the {driver} package: "
             f"pip install -e '.[postgres]'"
-        ) from None
+        )
 
 
 def open_storage(info: StorageInfo, heartbeat_interval: int = 10, grace_period: int = 30,
