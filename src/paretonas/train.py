@@ -1,50 +1,10 @@
 """The training loop and evaluation: ``from paretonas.train import fit, evaluate, HParams``.
 
-The code lives in the ``paretonas.training`` package; this module is its public door.
+The code lives in the ``paretonas.training`` package; this module is its public door and
+re-exports exactly that package's ``__all__``.
 """
 
 from __future__ import annotations
 
-from paretonas.training import (
-    OPTIMIZERS,
-    SCHEDULES,
-    Augment,
-    DeviceImages,
-    EpochRecord,
-    Evaluation,
-    FitResult,
-    HParams,
-    Precision,
-    Split,
-    TrainingDiverged,
-    augment_batch,
-    evaluate,
-    fit,
-    horizontal_flip,
-    macro_f1,
-    normalization,
-    random_crop,
-    resolve_device,
-)
-
-__all__ = [
-    "OPTIMIZERS",
-    "SCHEDULES",
-    "Augment",
-    "DeviceImages",
-    "EpochRecord",
-    "Evaluation",
-    "FitResult",
-    "HParams",
-    "Precision",
-    "Split",
-    "TrainingDiverged",
-    "augment_batch",
-    "evaluate",
-    "fit",
-    "horizontal_flip",
-    "macro_f1",
-    "normalization",
-    "random_crop",
-    "resolve_device",
-]
+from paretonas.training import *  # noqa: F403 - the public door re-exports the package
+from paretonas.training import __all__  # noqa: F401
