@@ -127,6 +127,7 @@ def test_more_trials_continue_the_same_study(finished, tmp_path):
 
 def test_interrupted_finalize_then_rerun(finished, tmp_path):
     project = copy_project(finished[0], tmp_path)
+    project.set_config(finalize={"epochs": 8, "export": False})  # shorter: still interruptible
     proc = subprocess.Popen(
         ["snakemake", "--cores", "4", "--forcerun", "finalize"], cwd=project.root,
         env=project.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

@@ -12,6 +12,7 @@ from paretonas.training._config import OPTIMIZERS, SCHEDULES, Augment, HParams
 from paretonas.training._device import Precision, resolve_device
 from paretonas.training._evaluate import Evaluation, evaluate, macro_f1
 from paretonas.training._loop import EpochRecord, FitResult, TrainingDiverged, fit
+from paretonas.training._optim import make_optimizer, make_scheduler
 from paretonas.training._tensors import (
     DeviceImages,
     Split,
@@ -38,6 +39,8 @@ __all__ = [
     "fit",
     "horizontal_flip",
     "macro_f1",
+    "make_optimizer",
+    "make_scheduler",
     "normalization",
     "random_crop",
     "resolve_device",
