@@ -13,7 +13,7 @@ normalized by the reference point (error 1, params 50,000): see ``benchmarks/com
 The search space is config/search_space.yaml with ``--epochs`` fixed epochs (default 4:
 28x28 trials on one thread take ~10-20 s each, so each arm sees dozens of trials).
 
-    python -m benchmarks.b1_search_efficiency [--budget 480] [--epochs 4] [--seed 0] \
+    python -m benchmarks.b1_search_efficiency [--budget 600] [--epochs 4] [--seed 0] \
         [--out benchmarks/out/b1] [--plot docs/b1_hv_vs_time.png] [--json FILE] [--quick]
 """
 
@@ -114,7 +114,7 @@ def plot(arms: list[dict[str, Any]], budget_s: float, target: float | None,
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--budget", type=float, default=480.0, help="wall seconds per arm")
+    parser.add_argument("--budget", type=float, default=600.0, help="wall seconds per arm")
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out" / "b1")
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--quick", action="store_true", help="CI smoke test: tiny budget")
     args = parser.parse_args(argv)
     if args.quick:
-        args.budget, args.epochs = 30.0, 1
+        args.budget, args.epochs = 20.0, 1
     data = prepare_mnist(args.out / "cache")
     space = space_with(args.out / "space.yaml", epochs=args.epochs)
     runs = {

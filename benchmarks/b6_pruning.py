@@ -6,7 +6,7 @@ Goal: with pruning, hypervolume ≥ without, at equal time (judged on the mean o
 reported per seed). Time saved: how much sooner the pruning arm reached the final
 hypervolume of the arm without pruning (budget minus that time; "never" when it did not).
 
-    python -m benchmarks.b6_pruning [--budget 240] [--seeds 3] [--epochs 4] \
+    python -m benchmarks.b6_pruning [--budget 300] [--seeds 3] [--epochs 4] \
         [--out benchmarks/out/b6] [--json FILE] [--quick]
 """
 
@@ -46,7 +46,7 @@ def summarize(arm: dict[str, Any], budget_s: float) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--budget", type=float, default=240.0, help="wall seconds per arm")
+    parser.add_argument("--budget", type=float, default=300.0, help="wall seconds per arm")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out" / "b6")
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--quick", action="store_true", help="CI smoke test: tiny budget")
     args = parser.parse_args(argv)
     if args.quick:
-        args.budget, args.seeds, args.epochs = 30.0, 1, 2
+        args.budget, args.seeds, args.epochs = 25.0, 1, 1
     data = prepare_mnist(args.out / "cache")
     space = space_with(args.out / "space.yaml", epochs=args.epochs)
     seeds = []

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import optuna
 import pytest
 
 from paretonas.errors import ConfigError
+from paretonas.search.loop import _count_in_database, count_states
 from paretonas.search.storage import open_storage, redact, resolve_storage
 
 
@@ -66,3 +68,22 @@ def test_sqlite_on_a_network_filesystem_is_refused(monkeypatch):
     refuse_network_filesystem(Path("/work/results"), MOUNTS)  # local: fine
     monkeypatch.setenv("PARETONAS_ALLOW_NETWORK_SQLITE", "1")
     refuse_network_filesystem(Path("/shared/run/results"), MOUNTS)  # explicitly allowed
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "journal"])
+def test_count_states_matches_the_trials(tmp_path, kind):
+    """The worker loop counts by one SQL query on RDB storages; it must agree with Optuna."""
+    info = resolve_storage(kind, tmp_path, "PARETONAS_TEST_UNSET")
+    study = optuna.create_study(storage=open_storage(info), directions=["maximize", "minimize"])
+    study.optimize(lambda t: (t.suggest_float("a", 0, 1), 1.0), n_trials=3)
+    study.tell(study.ask(), state=optuna.trial.TrialState.PRUNED)
+    study.tell(study.ask(), state=optuna.trial.TrialState.FAIL)
+    study.enqueue_trial({"a": 0.5})
+    study.ask()  # left running
+    study.enqueue_trial({"a": 0.25})  # left waiting
+    expected = {state.name.lower(): 0 for state in optuna.trial.TrialState}
+    for trial in study.get_trials(deepcopy=False):
+        expected[trial.state.name.lower()] += 1
+    assert expected == {"complete": 3, "pruned": 1, "fail": 1, "running": 1, "waiting": 1}
+    assert count_states(study) == expected
+    assert (_count_in_database(study) is None) == (kind == "journal")

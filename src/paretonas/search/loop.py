@@ -37,10 +37,40 @@ TrialCallback = Callable[[optuna.Study, optuna.trial.FrozenTrial], None]
 
 
 def count_states(study: optuna.Study) -> dict[str, int]:
+    """Trials per state (lower-case names). The loop asks before every trial, so on an RDB
+    storage this is one ``GROUP BY`` on Optuna's ``trials`` table instead of loading every
+    trial through the ORM (which cost ~15 ms a trial on SQLite at 200 trials, B4)."""
     counts = {state.name.lower(): 0 for state in TrialState}
+    grouped = _count_in_database(study)
+    if grouped is not None:
+        for name, count in grouped:
+            counts[str(name).rsplit(".", 1)[-1].lower()] += count
+        return counts
     for trial in study.get_trials(deepcopy=False):
         counts[trial.state.name.lower()] += 1
     return counts
+
+
+_COUNT_SQL = "SELECT state, COUNT(*) FROM trials WHERE study_id = :study GROUP BY state"
+
+
+def _count_in_database(study: optuna.Study) -> list[tuple[str, int]] | None:
+    """(state, count) rows straight from an RDB storage, or None (journal, in-memory, or a
+    schema this query does not fit: then the caller counts the slow way)."""
+    storage = getattr(study._storage, "_backend", study._storage)  # under _CachedStorage
+    if not isinstance(storage, optuna.storages.RDBStorage):
+        return None
+    import sqlalchemy
+
+    try:
+        with storage.engine.connect() as connection:
+            rows = connection.execute(sqlalchemy.text(_COUNT_SQL), {"study": study._study_id})
+            return [(state, int(count)) for state, count in rows]
+    except sqlalchemy.exc.SQLAlchemyError as exc:
+        if isinstance(exc, sqlalchemy.exc.OperationalError | sqlalchemy.exc.InterfaceError):
+            raise  # the database went away: the worker's storage-failure path reports it
+        _logger.debug("count by SQL failed (%s); counting through Optuna", exc)
+        return None
 
 
 def run_until_done(

@@ -1,0 +1,361 @@
+"""B4, storage overhead: what the storage and the worker loop cost per trial, measured with a
+null objective (3 suggest calls, 3 constant objective values, no work at all).
+
+Per arm (storage x sampler x worker count) a fresh study (fresh directory for SQLite and the
+journal, a fresh database on a throwaway PostgreSQL server or a fresh study name on a given
+one) gets M trials from ``workers`` processes. Each process is forked from this one (imports,
+and the samplers' lazy imports, already paid by a warm-up study in memory), opens the storage
+as the product does (``resolve_storage`` -> StorageInfo, ``open_storage`` with the config's
+heartbeat settings, ``open_study`` with ``make_sampler``) and waits on a barrier; then all
+run ``paretonas.search.loop.run_until_done`` at once.
+
+Timed from the barrier's release to the end of the study's last trial (the M-th finished
+trial; workers already idle then sit in the loop's end-of-study poll, up to 2 s, which is
+reported apart as ``exit_s``; ``setup_s`` is fork to barrier: opening storage and study).
+Two views of the same wall time:
+
+- wall ms per trial = wall / trials: the throughput view (how fast the study fills).
+- worker-ms per trial = wall x workers / trials: the cost view, the time one trial costs a
+  worker in storage, sampler and loop. The goal is judged on this one: <= 20 ms per trial on
+  SQLite with 2 workers and the product's default sampler (TPE as ``make_sampler`` builds it).
+
+Samplers: ``tpe`` (what users pay; its cost grows with the trials already in the study) and
+``random`` (near-free: isolates the storage and loop cost).
+
+PostgreSQL: ``--postgres URL`` or $PARETONAS_BENCH_POSTGRES; else a throwaway server is
+started with tests/services/postgres.py (needs root and Debian's postgresql); when none can
+be had it is recorded as skipped with the reason. Usage::
+
+    .venv/bin/python benchmarks/b4_storage_overhead.py [--trials 200] [--workers 1,2,8]
+        [--storages sqlite,journal,postgresql] [--samplers tpe,random] [--postgres URL]
+        [--quick] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import multiprocessing as mp
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+from paretonas.config import validate_config
+from paretonas.search.loop import count_states, run_until_done
+from paretonas.search.storage import StorageInfo, resolve_storage
+from paretonas.search.worker import StudyHandle, make_sampler, open_study
+
+REPO = Path(__file__).resolve().parents[1]
+URL_ENV = "PARETONAS_BENCH_POSTGRES"
+RESOLVE_ENV = "PARETONAS_B4_STORAGE_URL"  # only this script sets it, so sqlite means sqlite
+GOAL_MS = 20.0
+BARRIER_TIMEOUT_S = 300
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    """Write ``data`` to ``path`` via a temp file in the same directory and os.replace."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps(data, indent=2) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def null_objective(trial: optuna.Trial) -> list[float]:
+    trial.suggest_float("lr", 1e-4, 1e-1, log=True)
+    trial.suggest_int("width", 8, 64, step=8)
+    trial.suggest_categorical("block", ["Conv", "DWConv", "Pass"])
+    return [0.5, 1000.0, 1.0]  # f1, params, latency_ms
+
+
+def warm_up(samplers: list[str]) -> None:
+    """Pay one-off lazy imports (TPE's scipy paths) before forking, so no arm times them."""
+    for sampler in samplers:
+        config = validate_config({"search": {"sampler": sampler}})
+        study = optuna.create_study(
+            directions=["maximize", "minimize", "minimize"], sampler=make_sampler(config, 0)
+        )
+        study.optimize(null_objective, n_trials=config["search"]["n_startup_trials"] + 2)
+
+
+def storage_info(kind: str, directory: Path, url: str | None) -> StorageInfo:
+    """The StorageInfo the product resolves: ``kind`` in ``directory``, or ``url`` from the env."""
+    if url is None:
+        os.environ.pop(RESOLVE_ENV, None)
+        return resolve_storage(kind, directory, RESOLVE_ENV)
+    os.environ[RESOLVE_ENV] = url
+    try:
+        return resolve_storage("sqlite", directory, RESOLVE_ENV)
+    finally:
+        del os.environ[RESOLVE_ENV]
+
+
+def worker(config: dict, handle: StudyHandle, worker_id: int, barrier: Any, queue: Any) -> None:
+    """One forked worker: open the study, wait for the start, run the loop, report times."""
+    try:
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        study = open_study(config, handle, worker_id)
+        search = config["search"]
+        ran: list[float] = []
+        barrier.wait(BARRIER_TIMEOUT_S)
+        run_until_done(
+            study,
+            null_objective,
+            search["n_trials"],
+            max_failures=0,
+            journal=handle.storage.kind == "journal",
+            heartbeat_interval=search["heartbeat_interval"],
+            grace_period=search["grace_period"],
+            on_trial=lambda _study, _trial: ran.append(time.monotonic()),
+        )
+        exited = time.monotonic()
+        queue.put(
+            {
+                "worker": worker_id,
+                "trials": len(ran),
+                "last": max(ran, default=None),
+                "exited": exited,
+                "states": count_states(study),
+            }
+        )
+    except BaseException as exc:
+        with contextlib.suppress(Exception):
+            barrier.abort()
+        queue.put({"worker": worker_id, "error": f"{type(exc).__name__}: {exc}"})
+        raise
+
+
+def run_arm(
+    kind: str,
+    sampler: str,
+    workers: int,
+    n_trials: int,
+    directory: Path,
+    url: str | None,
+    name: str,
+) -> dict[str, Any]:
+    """M trials of the null objective from ``workers`` forked processes on a fresh study."""
+    config = validate_config(
+        {"search": {"sampler": sampler, "n_trials": n_trials, "workers": workers}}
+    )
+    handle = StudyHandle(name, directory, storage_info(kind, directory, url), {})
+    ctx = mp.get_context("fork")
+    barrier, queue = ctx.Barrier(workers + 1), ctx.Queue()
+    procs = [
+        ctx.Process(target=worker, args=(config, handle, i, barrier, queue)) for i in range(workers)
+    ]
+    forked = time.monotonic()
+    for proc in procs:
+        proc.start()
+    try:
+        barrier.wait(BARRIER_TIMEOUT_S)
+        start = time.monotonic()
+    except Exception:
+        start = None  # a worker failed before the start: its error follows
+    reports = [queue.get(timeout=BARRIER_TIMEOUT_S + 600) for _ in procs]
+    for proc in procs:
+        proc.join()
+    errors = [f"worker {r['worker']}: {r['error']}" for r in reports if "error" in r]
+    if errors or start is None:
+        raise RuntimeError(f"{kind}/{sampler}/{workers}: " + "; ".join(errors))
+    wall = max(r["last"] for r in reports if r["last"] is not None) - start
+    final = max((r["states"] for r in reports), key=lambda s: s["complete"])
+    done = final["complete"]
+    return {
+        "storage": kind,
+        "sampler": sampler,
+        "workers": workers,
+        "trials": done,
+        "fail": final["fail"],
+        "running": final["running"],
+        "trials_by_worker": [r["trials"] for r in sorted(reports, key=lambda r: r["worker"])],
+        "setup_s": start - forked,
+        "wall_s": wall,
+        "exit_s": max(r["exited"] for r in reports) - start,
+        "wall_ms_per_trial": 1000 * wall / done,
+        "worker_ms_per_trial": 1000 * wall * workers / done,
+    }
+
+
+def sampler_notes(arms: list[dict[str, Any]]) -> list[str]:
+    """How much of the per-trial cost is the sampler's: TPE vs random, same storage and workers."""
+    by_key = {(a["storage"], a["sampler"], a["workers"]): a for a in arms}
+    notes = []
+    for (kind, sampler, workers), arm in by_key.items():
+        random = by_key.get((kind, "random", workers))
+        if sampler != "tpe" or random is None:
+            continue
+        tpe_ms, random_ms = arm["worker_ms_per_trial"], random["worker_ms_per_trial"]
+        if tpe_ms > 2 * random_ms:
+            notes.append(
+                f"{kind}, {workers} worker(s): the sampler dominates: TPE "
+                f"{tpe_ms:.1f} vs random {random_ms:.1f} worker-ms per trial"
+            )
+    return notes
+
+
+@contextlib.contextmanager
+def postgres_source(url: str | None) -> Iterator[tuple[Any, str | None, str | None]]:
+    """(server or None, base URL or None, skip reason or None). A given URL is used as is
+    (one fresh study per arm); else a throwaway server gives one fresh database per arm."""
+    if url:
+        yield None, url, None
+        return
+    try:
+        sys.path.insert(0, str(REPO))
+        from tests.services.postgres import PostgresServer, unavailable_reason
+
+        reason = unavailable_reason()
+    except Exception as exc:
+        reason = f"tests.services.postgres: {type(exc).__name__}: {exc}"
+    if reason:
+        yield None, None, reason
+        return
+    root = Path(tempfile.mkdtemp(prefix="paretonas-b4-pg-"))
+    server = PostgresServer(root)
+    try:
+        try:
+            server.init()
+        except Exception as exc:
+            detail = getattr(exc, "stderr", "") or ""
+            yield None, None, f"server did not start: {type(exc).__name__}: {exc} {detail}"
+            return
+        yield server, server.url, None
+    finally:
+        try:
+            server.stop("immediate")
+        except Exception:
+            server.kill()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--trials", type=int, help="trials per arm (default 200; quick 20)")
+    parser.add_argument(
+        "--workers", help="worker counts, comma-separated (default 1,2,8; quick 1,2)"
+    )
+    parser.add_argument("--storages", default="sqlite,journal,postgresql")
+    parser.add_argument("--samplers", default="tpe,random")
+    parser.add_argument("--postgres", metavar="URL", help=f"PostgreSQL URL (or ${URL_ENV})")
+    parser.add_argument("--quick", action="store_true", help="smoke test: 20 trials, 1-2 workers")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args(argv)
+    n_trials = args.trials or (20 if args.quick else 200)
+    worker_counts = [
+        int(w) for w in (args.workers or ("1,2" if args.quick else "1,2,8")).split(",")
+    ]
+    storages = args.storages.split(",")
+    samplers = args.samplers.split(",")
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warm_up(samplers)
+
+    arms: list[dict[str, Any]] = []
+    skipped: dict[str, str] = {}
+    run_id = time.strftime("%Y%m%d%H%M%S")
+    with tempfile.TemporaryDirectory(prefix="paretonas-b4-") as temp:
+        for kind in storages:
+            pg_url = (args.postgres or os.environ.get(URL_ENV)) if kind == "postgresql" else None
+            source = postgres_source(pg_url) if kind == "postgresql" else contextlib.nullcontext()
+            with source as pg:
+                if kind == "postgresql" and pg[2]:
+                    skipped[kind] = pg[2]
+                    print(f"postgresql: skipped: {pg[2]}", file=sys.stderr)
+                    continue
+                for sampler in samplers:
+                    for workers in worker_counts:
+                        label = f"{kind}-{sampler}-{workers}"
+                        url = None
+                        name = f"paretonas-b4-{run_id}-{label}"
+                        if kind == "postgresql":
+                            server, url = pg[0], pg[1]
+                            if server is not None:
+                                database = f"b4_{label.replace('-', '_')}"
+                                server.sql(f"CREATE DATABASE {database} OWNER optuna")
+                                url = url.rsplit("/", 1)[0] + f"/{database}"
+                        directory = Path(temp) / label
+                        arm = run_arm(kind, sampler, workers, n_trials, directory, url, name)
+                        if kind == "postgresql" and pg[0] is None:
+                            optuna.delete_study(study_name=name, storage=url)
+                        print(
+                            f"{label}: {arm['trials']} trials, {arm['wall_s']:.2f}s, "
+                            f"{arm['worker_ms_per_trial']:.1f} worker-ms/trial",
+                            file=sys.stderr,
+                        )
+                        arms.append(arm)
+
+    print(f"null objective, {n_trials} trials per arm, {os.cpu_count()} CPU(s)")
+    print(
+        f"{'storage':<11}{'sampler':<8}{'workers':>8}{'trials':>7}{'wall s':>8}"
+        f"{'wall ms/trial':>15}{'worker-ms/trial':>17}{'exit s':>8}{'setup s':>9}"
+    )
+    for a in arms:
+        print(
+            f"{a['storage']:<11}{a['sampler']:<8}{a['workers']:>8}{a['trials']:>7}"
+            f"{a['wall_s']:>8.2f}{a['wall_ms_per_trial']:>15.1f}"
+            f"{a['worker_ms_per_trial']:>17.1f}{a['exit_s']:>8.2f}{a['setup_s']:>9.2f}"
+        )
+    for kind, reason in skipped.items():
+        print(f"{kind}: skipped: {reason}")
+    problems = [
+        f"{a['storage']}-{a['sampler']}-{a['workers']}: {a['trials']} complete, "
+        f"{a['fail']} fail, {a['running']} running"
+        for a in arms
+        if a["trials"] < n_trials or a["fail"] or a["running"]
+    ]
+    for problem in problems:
+        print(f"PROBLEM: {problem}")
+
+    notes = sampler_notes(arms)
+    for note in notes:
+        print(f"note: {note}")
+    goal_sampler = "tpe" if "tpe" in samplers else samplers[0]
+    judged = [
+        a for a in arms if (a["storage"], a["sampler"], a["workers"]) == ("sqlite", goal_sampler, 2)
+    ]
+    measured = judged[0]["worker_ms_per_trial"] if judged else float("nan")
+    result = {
+        "benchmark": "b4_storage_overhead",
+        "config": {
+            "trials": n_trials,
+            "workers": worker_counts,
+            "storages": storages,
+            "samplers": samplers,
+            "quick": args.quick,
+            "cpus": os.cpu_count(),
+            "optuna": optuna.__version__,
+            "postgres_source": (
+                "given URL" if args.postgres or os.environ.get(URL_ENV) else "throwaway server"
+            ),
+        },
+        "arms": arms,
+        "skipped": skipped,
+        "problems": problems,
+        "notes": notes,
+        "goal": {
+            "target": f"sqlite, 2 workers, {goal_sampler}: worker-ms per trial "
+            f"(wall x workers / trials) <= {GOAL_MS:g}",
+            "measured": measured,
+            "met": bool(judged) and measured <= GOAL_MS and not problems,
+        },
+    }
+    if args.json:
+        write_json_atomic(args.json, result)
+    return result
+
+
+if __name__ == "__main__":
+    outcome = main()
+    sys.exit(1 if outcome["problems"] else 0)
