@@ -26,14 +26,13 @@ busy fraction is idle time (start-up, waiting). Goal: 2-worker / 1-worker trials
 Both arms are checked to hold N complete trials with the same parameters per trial number.
 Usage::
 
-    .venv/bin/python benchmarks/b3_worker_scaling.py [--trials 20] [--epochs 1]
+    .venv/bin/python -m benchmarks.b3_worker_scaling [--trials 20] [--epochs 1]
         [--data mnist|digits] [--quick] [--work DIR] [--json out.json]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -46,6 +45,7 @@ from typing import Any
 import optuna
 import yaml
 
+from benchmarks.common import REPO, write_json
 from paretonas.config import validate_config
 from paretonas.data import load_manifest, prepare_data
 from paretonas.search.objective import config_hash
@@ -53,7 +53,6 @@ from paretonas.search.space import DataShape, load_space
 from paretonas.search.storage import load_study
 from paretonas.search.worker import open_study, study_handle
 
-REPO = Path(__file__).resolve().parents[1]
 MNIST = REPO / "data" / "mnist-t10k"
 DATA = {  # the config's data section per --data choice
     "mnist": {"source": "idx", "path": str(MNIST), "search_fraction": 0.2},
@@ -61,19 +60,6 @@ DATA = {  # the config's data section per --data choice
 }
 SPACE = REPO / "config" / "search_space.yaml"
 GOAL_RATIO = 1.8
-
-
-def write_json_atomic(path: Path, data: dict) -> None:
-    """Write ``data`` to ``path`` via a temp file in the same directory and os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(json.dumps(data, indent=2) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def space_file(work: Path, epochs: int | None) -> Path:
@@ -308,7 +294,7 @@ def main(argv: list[str] | None = None) -> dict:
         },
     }
     if args.json:
-        write_json_atomic(args.json, result)
+        write_json(args.json, result)
     return result
 
 

@@ -26,7 +26,7 @@ PostgreSQL: ``--postgres URL`` or $PARETONAS_BENCH_POSTGRES; else a throwaway se
 started with tests/services/postgres.py (needs root and Debian's postgresql); when none can
 be had it is recorded as skipped with the reason. Usage::
 
-    .venv/bin/python benchmarks/b4_storage_overhead.py [--trials 200] [--workers 1,2,8]
+    .venv/bin/python -m benchmarks.b4_storage_overhead [--trials 200] [--workers 1,2,8]
         [--storages sqlite,journal,postgresql] [--samplers tpe,random] [--postgres URL]
         [--quick] [--json out.json]
 """
@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import multiprocessing as mp
 import os
 import shutil
@@ -48,29 +47,16 @@ from typing import Any
 
 import optuna
 
+from benchmarks.common import REPO, write_json
 from paretonas.config import validate_config
 from paretonas.search.loop import count_states, run_until_done
 from paretonas.search.storage import StorageInfo, resolve_storage
 from paretonas.search.worker import StudyHandle, make_sampler, open_study
 
-REPO = Path(__file__).resolve().parents[1]
 URL_ENV = "PARETONAS_BENCH_POSTGRES"
 RESOLVE_ENV = "PARETONAS_B4_STORAGE_URL"  # only this script sets it, so sqlite means sqlite
 GOAL_MS = 20.0
 BARRIER_TIMEOUT_S = 300
-
-
-def write_json_atomic(path: Path, data: dict) -> None:
-    """Write ``data`` to ``path`` via a temp file in the same directory and os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(json.dumps(data, indent=2) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def null_objective(trial: optuna.Trial) -> list[float]:
@@ -352,7 +338,7 @@ def main(argv: list[str] | None = None) -> dict:
         },
     }
     if args.json:
-        write_json_atomic(args.json, result)
+        write_json(args.json, result)
     return result
 
 

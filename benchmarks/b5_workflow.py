@@ -15,14 +15,13 @@ there, with this venv's bin first on PATH and DVC_NO_ANALYTICS=1:
 ``--quick`` (a CI smoke test, not the default run): search.n_trials 6, select.k 2,
 finalize.epochs 2, finalize.export false, edited into the copy's config/config.yaml. Usage::
 
-    .venv/bin/python benchmarks/b5_workflow.py [--quick] [--repeats 3] [--profile]
+    .venv/bin/python -m benchmarks.b5_workflow [--quick] [--repeats 3] [--profile]
         [--keep DIR] [--json out.json]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import pstats
 import re
@@ -38,26 +37,14 @@ from typing import Any
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
+from benchmarks.common import REPO, write_json
+
 PROJECT_FILES = ["workflow", "config", "profiles", "src", "data", "dvc.yaml", ".dvcignore"]
 QUICK = {"search": {"n_trials": 4}, "select": {"k": 2}, "finalize": {"epochs": 2, "export": False}}
 QUICK_SPACE_EPOCHS = 2  # hparams.epochs in the copy's config/search_space.yaml (quick only)
 GOAL_RUN_S = 600.0
 GOAL_DRY_S = 3.0
 NOTHING = "Nothing to be done"
-
-
-def write_json_atomic(path: Path, data: dict) -> None:
-    """Write ``data`` to ``path`` via a temp file in the same directory and os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(json.dumps(data, indent=2) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def make_project(root: Path) -> Path:
@@ -299,7 +286,7 @@ def main(argv: list[str] | None = None) -> dict:
         },
     }
     if args.json:
-        write_json_atomic(args.json, result)
+        write_json(args.json, result)
     return result
 
 

@@ -59,8 +59,13 @@ def write_json(path: str | os.PathLike | None, data: Any) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as out:
-        json.dump(data, out, indent=2, default=str)
-        out.write("\n")
+        try:
+            json.dump(data, out, indent=2, default=str)
+            out.write("\n")
+        except BaseException:
+            out.close()
+            os.unlink(out.name)
+            raise
     os.replace(out.name, path)
 
 
