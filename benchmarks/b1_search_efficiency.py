@@ -30,8 +30,7 @@ from typing import Any
 from benchmarks.common import (
     PARAMS_REF,
     REPO,
-    hv_at,
-    hv_curve,
+    arm_summary,
     machine,
     prepare_mnist,
     run_paretonas_arm,
@@ -65,19 +64,14 @@ def run_course_arm(out: Path, data: Path, space: Path, budget_s: float, *, seed:
 
 
 def summarize(name: str, arm: dict[str, Any], budget_s: float) -> dict[str, Any]:
-    trials = arm["trials"]
-    curve = hv_curve(scored(trials), budget_s)
-    final = hv_at(curve, budget_s)
-    states: dict[str, int] = {}
-    for trial in trials:
-        if trial["t"] <= budget_s:
-            state = "infeasible" if trial.get("infeasible") else trial["state"]
-            states[state] = states.get(state, 0) + 1
+    summary = arm_summary(arm["trials"], budget_s)
+    trained = scored(summary["within"])
+    final = summary["hv"]
     return {
-        "name": name, "final_hv": final, "curve": curve, "states": states,
-        "trained_complete": len([t for t in scored(trials) if t["t"] <= budget_s]),
-        "last_improvement_s": time_to_reach(curve, final) if final > 0 else None,
-        "best_f1": max((t["f1"] for t in scored(trials) if t["t"] <= budget_s), default=None),
+        "name": name, "final_hv": final, "curve": summary["curve"], "states": summary["states"],
+        "trained_complete": len(trained),
+        "last_improvement_s": time_to_reach(summary["curve"], final) if final > 0 else None,
+        "best_f1": max((t["f1"] for t in trained), default=None),
     }  # fmt: skip
 
 

@@ -37,7 +37,6 @@ import argparse
 import contextlib
 import multiprocessing as mp
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -201,7 +200,7 @@ def postgres_source(url: str | None) -> Iterator[tuple[Any, str | None, str | No
         return
     try:
         sys.path.insert(0, str(REPO))
-        from tests.services.postgres import PostgresServer, unavailable_reason
+        from tests.services.postgres import throwaway_server, unavailable_reason
 
         reason = unavailable_reason()
     except Exception as exc:
@@ -209,22 +208,14 @@ def postgres_source(url: str | None) -> Iterator[tuple[Any, str | None, str | No
     if reason:
         yield None, None, reason
         return
-    root = Path(tempfile.mkdtemp(prefix="paretonas-b4-pg-"))
-    server = PostgresServer(root)
-    try:
+    with contextlib.ExitStack() as stack:
         try:
-            server.init()
+            server = stack.enter_context(throwaway_server("paretonas-b4-pg-"))
         except Exception as exc:
             detail = getattr(exc, "stderr", "") or ""
             yield None, None, f"server did not start: {type(exc).__name__}: {exc} {detail}"
             return
         yield server, server.url, None
-    finally:
-        try:
-            server.stop("immediate")
-        except Exception:
-            server.kill()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -20,12 +20,10 @@ from typing import Any
 from benchmarks.common import (
     PARAMS_REF,
     REPO,
-    hv_at,
-    hv_curve,
+    arm_summary,
     machine,
     prepare_mnist,
     run_paretonas_arm,
-    scored,
     space_with,
     time_to_reach,
     write_json,
@@ -33,15 +31,9 @@ from benchmarks.common import (
 
 
 def summarize(arm: dict[str, Any], budget_s: float) -> dict[str, Any]:
-    within = [t for t in arm["trials"] if t["t"] <= budget_s]
-    curve = hv_curve(scored(within), budget_s)
-    states: dict[str, int] = {}
-    for trial in within:
-        state = "infeasible" if trial.get("infeasible") else trial["state"]
-        states[state] = states.get(state, 0) + 1
-    trained = sum(t["seconds"] for t in within if not t.get("infeasible"))
-    return {"hv": hv_at(curve, budget_s), "curve": curve, "states": states,
-            "trial_seconds": trained}  # fmt: skip
+    summary = arm_summary(arm["trials"], budget_s)
+    trained = sum(t["seconds"] for t in summary.pop("within") if not t.get("infeasible"))
+    return {**summary, "trial_seconds": trained}
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

@@ -212,3 +212,15 @@ def study_trials(study: Any, started: float) -> list[dict[str, Any]]:
 def scored(trials: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The records that count for the hypervolume: trained and completed."""
     return [t for t in trials if "f1" in t]
+
+
+def arm_summary(trials: list[dict[str, Any]], budget_s: float) -> dict[str, Any]:
+    """What both B1 and B6 report of an arm, counting only trials done within the budget:
+    hypervolume curve and final value, trials per state (pre-filtered ones as infeasible)."""
+    within = [t for t in trials if t["t"] <= budget_s]
+    curve = hv_curve(scored(within), budget_s)
+    states: dict[str, int] = {}
+    for trial in within:
+        state = "infeasible" if trial.get("infeasible") else trial["state"]
+        states[state] = states.get(state, 0) + 1
+    return {"hv": hv_at(curve, budget_s), "curve": curve, "states": states, "within": within}

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -114,12 +115,10 @@ class PostgresServer:
         return f"postgresql://optuna:optuna-secret@127.0.0.1:{self.port}/optuna"
 
 
-@pytest.fixture(scope="session")
-def postgres():
-    """A running server for the test session (stopped, or killed, at the end). Its data
-    lives in a /tmp dir of its own: pytest's tmp dirs are closed to the postgres user."""
-    require("PostgreSQL", unavailable_reason())
-    root = Path(tempfile.mkdtemp(prefix="paretonas-pg-"))
+@contextlib.contextmanager
+def throwaway_server(prefix: str = "paretonas-pg-") -> Iterator[PostgresServer]:
+    """A started server in a /tmp dir of its own; stopped (or killed) and removed after."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
     server = PostgresServer(root)
     try:
         server.init()
@@ -130,6 +129,15 @@ def postgres():
         except Exception:
             server.kill()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A running server for the test session (stopped, or killed, at the end). Its data
+    lives in a /tmp dir of its own: pytest's tmp dirs are closed to the postgres user."""
+    require("PostgreSQL", unavailable_reason())
+    with throwaway_server() as server:
+        yield server
 
 
 @pytest.fixture
