@@ -40,8 +40,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="tiny budgets (CI smoke test)")
     parser.add_argument("--only", nargs="+", choices=sorted(BENCHMARKS), default=None)
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out")
-    parser.add_argument("--pass", dest="passed", action="append", default=[],
-                        metavar="ID:ARGS", help='extra arguments for one benchmark')  # fmt: skip
+    parser.add_argument(
+        "--pass",
+        dest="passed",
+        action="append",
+        default=[],
+        metavar="ID:ARGS",
+        help="extra arguments for one benchmark",
+    )
     args = parser.parse_args(argv)
     extra: dict[str, list[str]] = {}
     for item in args.passed:
@@ -50,14 +56,25 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--pass {item!r}: unknown benchmark {key!r}")
         extra.setdefault(key, []).extend(shlex.split(rest))
     chosen = args.only or list(BENCHMARKS)
-    summary = {"machine": machine(), "command": " ".join(["python -m benchmarks", *(argv or
-               sys.argv[1:])]), "quick": args.quick, "results": {}}  # fmt: skip
+    summary = {
+        "machine": machine(),
+        "command": " ".join(["python -m benchmarks", *(argv or sys.argv[1:])]),
+        "quick": args.quick,
+        "results": {},
+    }
     failed = []
     for key in chosen:
         module, what = BENCHMARKS[key]
         out = args.out / f"{key.lower()}.json"
-        command = [sys.executable, "-m", f"benchmarks.{module}", "--json", str(out),
-                   *(["--quick"] if args.quick else []), *extra.get(key, [])]  # fmt: skip
+        command = [
+            sys.executable,
+            "-m",
+            f"benchmarks.{module}",
+            "--json",
+            str(out),
+            *(["--quick"] if args.quick else []),
+            *extra.get(key, []),
+        ]
         if key in ("B1", "B6"):
             command += ["--out", str(args.out / key.lower())]
         print(f"== {key}: {what}\n   {shlex.join(command)}", flush=True)
@@ -71,8 +88,10 @@ def main(argv: list[str] | None = None) -> int:
         goal = json.loads(out.read_text()).get("goal", {})
         summary["results"][key] = {"what": what, "exit": 0, "seconds": seconds, "goal": goal}
     write_json(args.out / "summary.json", summary)
-    print(f"\n{'id':<4}{'goal':<70}{'measured':>12}  met   ({summary['machine']['cpu']}, "
-          f"{summary['machine']['cores']} cores)")  # fmt: skip
+    print(
+        f"\n{'id':<4}{'goal':<70}{'measured':>12}  met   ({summary['machine']['cpu']}, "
+        f"{summary['machine']['cores']} cores)"
+    )
     for key, result in summary["results"].items():
         goal = result.get("goal", {})
         measured = goal.get("measured")

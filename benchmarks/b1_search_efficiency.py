@@ -43,15 +43,30 @@ from benchmarks.common import (
 GOAL = 1 / 3
 
 
-def run_course_arm(out: Path, data: Path, space: Path, budget_s: float, *, seed: int,
-                   sampler: str) -> dict[str, Any]:  # fmt: skip
+def run_course_arm(
+    out: Path, data: Path, space: Path, budget_s: float, *, seed: int, sampler: str
+) -> dict[str, Any]:
     """The course-style script as its own process, killed at the budget."""
     records = out / f"course_{sampler}.json"
     out.mkdir(parents=True, exist_ok=True)
     started = time.time()
-    command = [sys.executable, "-m", "benchmarks.course_style", "--data", str(data),
-               "--space", str(space), "--out", str(records), "--sampler", sampler,
-               "--seed", str(seed), "--started", str(started)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks.course_style",
+        "--data",
+        str(data),
+        "--space",
+        str(space),
+        "--out",
+        str(records),
+        "--sampler",
+        sampler,
+        "--seed",
+        str(seed),
+        "--started",
+        str(started),
+    ]
     with (out / f"course_{sampler}.log").open("w") as log:
         proc = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
         try:
@@ -68,15 +83,24 @@ def summarize(name: str, arm: dict[str, Any], budget_s: float) -> dict[str, Any]
     trained = scored(summary["within"])
     final = summary["hv"]
     return {
-        "name": name, "final_hv": final, "curve": summary["curve"], "states": summary["states"],
+        "name": name,
+        "final_hv": final,
+        "curve": summary["curve"],
+        "states": summary["states"],
         "trained_complete": len(trained),
         "last_improvement_s": time_to_reach(summary["curve"], final) if final > 0 else None,
         "best_f1": max((t["f1"] for t in trained), default=None),
-    }  # fmt: skip
+    }
 
 
-def plot(arms: list[dict[str, Any]], budget_s: float, target: float | None,
-         reach: float | None, path: Path, title: str) -> None:  # fmt: skip
+def plot(
+    arms: list[dict[str, Any]],
+    budget_s: float,
+    target: float | None,
+    reach: float | None,
+    path: Path,
+    title: str,
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -86,8 +110,14 @@ def plot(arms: list[dict[str, Any]], budget_s: float, target: float | None,
     for arm, color in zip(arms, ["tab:blue", "tab:orange", "tab:gray"], strict=False):
         times = [t / 60 for t, _ in arm["curve"]] + [budget_s / 60]
         values = [hv for _, hv in arm["curve"]] + [arm["curve"][-1][1]]
-        ax.step(times, values, where="post", color=color, lw=2,
-                label=f"{arm['name']} ({arm['trained_complete']} trained)")  # fmt: skip
+        ax.step(
+            times,
+            values,
+            where="post",
+            color=color,
+            lw=2,
+            label=f"{arm['name']} ({arm['trained_complete']} trained)",
+        )
     if target:
         ax.axhline(target, color="tab:orange", ls=":", lw=1)
     if reach is not None:
@@ -117,17 +147,20 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--quick", action="store_true", help="CI smoke test: tiny budget")
     args = parser.parse_args(argv)
     if args.quick:
-        args.budget, args.epochs = 20.0, 1
+        args.budget, args.epochs = 12.0, 1
     data = prepare_mnist(args.out / "cache")
     space = space_with(args.out / "space.yaml", epochs=args.epochs)
     runs = {
-        "course-style (TPE)": run_course_arm(args.out / "course", data, space, args.budget,
-                                             seed=args.seed, sampler="tpe"),
-        "random search": run_course_arm(args.out / "course", data, space, args.budget,
-                                        seed=args.seed, sampler="random"),
-        "paretonas (2 workers)": run_paretonas_arm(args.out / "paretonas", data, space,
-                                                   args.budget, seed=args.seed),
-    }  # fmt: skip
+        "course-style (TPE)": run_course_arm(
+            args.out / "course", data, space, args.budget, seed=args.seed, sampler="tpe"
+        ),
+        "random search": run_course_arm(
+            args.out / "course", data, space, args.budget, seed=args.seed, sampler="random"
+        ),
+        "paretonas (2 workers)": run_paretonas_arm(
+            args.out / "paretonas", data, space, args.budget, seed=args.seed
+        ),
+    }
     arms = [summarize(name, arm, args.budget) for name, arm in runs.items()]
     course, _random, ours = arms
     target = course["final_hv"]
@@ -135,26 +168,42 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     course_time = course["last_improvement_s"]
     ratio = reach / course_time if reach is not None and course_time else None
     ratio_budget = reach / args.budget if reach is not None else None
-    title = (f"B1 on MNIST-10k ({args.epochs} epochs/trial, {args.budget / 60:.0f} min per arm, "
-             f"{machine()['cores']} cores)")  # fmt: skip
+    title = (
+        f"B1 on MNIST-10k ({args.epochs} epochs/trial, {args.budget / 60:.0f} min per arm, "
+        f"{machine()['cores']} cores)"
+    )
     path = args.plot or args.out / "b1_hv_vs_time.png"
     plot([ours, course, _random], args.budget, target, reach, path, title)
     result = {
-        "benchmark": "B1 search efficiency", "machine": machine(), "budget_s": args.budget,
-        "epochs": args.epochs, "seed": args.seed, "params_ref": PARAMS_REF, "plot": str(path),
-        "arms": arms, "course_final_hv": target, "paretonas_reaches_it_at_s": reach,
+        "benchmark": "B1 search efficiency",
+        "machine": machine(),
+        "budget_s": args.budget,
+        "epochs": args.epochs,
+        "seed": args.seed,
+        "params_ref": PARAMS_REF,
+        "plot": str(path),
+        "arms": arms,
+        "course_final_hv": target,
+        "paretonas_reaches_it_at_s": reach,
         "course_reached_it_at_s": course_time,
-        "goal": {"target": "time(paretonas reaches course final HV) / time(course reached it) "
-                           "<= 1/3", "measured": ratio, "vs_budget": ratio_budget,
-                 "met": ratio is not None and ratio <= GOAL},
-    }  # fmt: skip
+        "goal": {
+            "target": "time(paretonas reaches course final HV) / time(course reached it) <= 1/3",
+            "measured": ratio,
+            "vs_budget": ratio_budget,
+            "met": ratio is not None and ratio <= GOAL,
+        },
+    }
     for arm in arms:
-        print(f"{arm['name']:>24}: HV {arm['final_hv']:.4f} at {args.budget:.0f}s, "
-              f"{arm['trained_complete']} trained, states {arm['states']}, best F1 "
-              f"{arm['best_f1']}, last improvement {arm['last_improvement_s']}")  # fmt: skip
+        print(
+            f"{arm['name']:>24}: HV {arm['final_hv']:.4f} at {args.budget:.0f}s, "
+            f"{arm['trained_complete']} trained, states {arm['states']}, best F1 "
+            f"{arm['best_f1']}, last improvement {arm['last_improvement_s']}"
+        )
     shown = f"{ratio:.3f}" if ratio is not None else "never"
-    print(f"paretonas reaches the course-style final HV {target:.4f} at {reach} s; the course "
-          f"needed {course_time} s: ratio {shown} (goal <= {GOAL:.3f}); plot {path}")  # fmt: skip
+    print(
+        f"paretonas reaches the course-style final HV {target:.4f} at {reach} s; the course "
+        f"needed {course_time} s: ratio {shown} (goal <= {GOAL:.3f}); plot {path}"
+    )
     write_json(args.json or args.out / "b1.json", result)
     return result
 

@@ -1,4 +1,4 @@
-"""Training throughput: ``paretonas.train.fit`` vs a hand-written loop vs a DataLoader loop.
+"""Training throughput: ``paretonas.training.fit`` vs a hand-written loop vs a DataLoader loop.
 
 All three train the same LeNet (config/models/lenet_28.yaml at 28x28, or ``--model``) from
 the same initial weights with AdamW on the same synthetic uint8 data (10,000 x 1 x 28 x 28),
@@ -35,7 +35,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from benchmarks.common import machine, write_json
 from paretonas.models import ModelSpec, build_model
-from paretonas.train import HParams, Split, fit
+from paretonas.training import HParams, Split, fit
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL_YAML = REPO / "config" / "models" / "lenet_28.yaml"

@@ -46,12 +46,14 @@ import optuna
 import yaml
 
 from benchmarks.common import REPO, write_json
+from paretonas.cli.search_study import start_from_config
+from paretonas.cli.search_worker import command as worker_command
 from paretonas.config import validate_config
 from paretonas.data import load_manifest, prepare_data
+from paretonas.search import attrs
 from paretonas.search.objective import config_hash
 from paretonas.search.space import DataShape, load_space
-from paretonas.search.storage import load_study
-from paretonas.search.worker import open_study, study_handle
+from paretonas.search.study import open_study
 
 MNIST = REPO / "data" / "mnist-t10k"
 DATA = {  # the config's data section per --data choice
@@ -114,11 +116,6 @@ def draw_params(space_path: Path, data_dir: Path, n: int, seed: int) -> list[dic
     raise RuntimeError(f"could not draw {n} distinct parameter sets")
 
 
-def worker_command() -> list[str]:
-    script = Path(sys.executable).parent / "paretonas"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "paretonas"]
-
-
 def run_arm(
     workers: int, params: list[dict], space: Path, data: dict, data_dir: Path, work: Path, seed: int
 ) -> dict[str, Any]:
@@ -129,8 +126,9 @@ def run_arm(
     config = arm_config(arm_dir / "results", space, data, len(params), workers, seed)
     config_path = arm_dir / "config.yaml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-    handle = study_handle(config, data_dir)
-    study = open_study(config, handle, worker_id=0)
+    study_json = arm_dir / "results" / "search" / "study.json"
+    start_from_config(config, study_json, data_dir)
+    study = open_study(study_json)
     for item in params:
         study.enqueue_trial(item)
     env = dict(os.environ)
@@ -139,16 +137,7 @@ def run_arm(
     start = time.perf_counter()
     procs = [
         subprocess.Popen(
-            [
-                *worker_command(),
-                "search-worker",
-                "--config",
-                str(config_path),
-                "--data",
-                str(data_dir),
-                "--worker-id",
-                str(i),
-            ],
+            worker_command(config_path, study_json, data_dir, i),
             cwd=REPO,
             env=env,
             stdout=logs[i],
@@ -164,7 +153,7 @@ def run_arm(
         if code != 0:
             tail = (arm_dir / f"worker{i}.log").read_text(encoding="utf-8")[-3000:]
             raise RuntimeError(f"arm {workers}: worker {i} exited {code}\n{tail}")
-    trials = load_study(handle.storage, handle.name).get_trials(deepcopy=False)
+    trials = open_study(study_json).get_trials(deepcopy=False)
     complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
     durations = [t.duration.total_seconds() for t in complete if t.duration]
     span = max(t.datetime_complete for t in complete) - min(t.datetime_start for t in complete)
@@ -180,9 +169,9 @@ def run_arm(
         "trial_seconds_sum": sum(durations),
         "trial_seconds_mean": sum(durations) / max(1, len(durations)),
         "busy_fraction": sum(durations) / (wall * workers),
-        "reused": sum(1 for t in complete if "reused_from" in t.user_attrs),
+        "reused": sum(1 for t in complete if attrs.REUSED_FROM in t.user_attrs),
         "by_worker": {
-            str(w): sum(1 for t in complete if t.user_attrs.get("worker") == w)
+            str(w): sum(1 for t in complete if t.user_attrs.get(attrs.WORKER) == w)
             for w in range(workers)
         },
         "params": {t.number: t.params for t in complete},

@@ -6,7 +6,7 @@ journal, a fresh database on a throwaway PostgreSQL server or a fresh study name
 one) gets M trials from ``workers`` processes. Each process is forked from this one (imports,
 and the samplers' lazy imports, already paid by a warm-up study in memory), opens the storage
 as the product does (``resolve_storage`` -> StorageInfo, ``open_storage`` with the config's
-heartbeat settings, ``open_study`` with ``make_sampler``) and waits on a barrier; then all
+heartbeat settings, ``open_worker_study`` with ``make_sampler``) and waits on a barrier; then all
 run ``paretonas.search.loop.run_until_done`` at once.
 
 Timed from the barrier's release to the end of the study's last trial (the M-th finished
@@ -48,9 +48,11 @@ import optuna
 
 from benchmarks.common import REPO, write_json
 from paretonas.config import validate_config
+from paretonas.objectives import from_names
 from paretonas.search.loop import count_states, run_until_done
 from paretonas.search.storage import StorageInfo, resolve_storage
-from paretonas.search.worker import StudyHandle, make_sampler, open_study
+from paretonas.search.study import StudyRecord
+from paretonas.search.worker import WorkerOptions, make_sampler, open_worker_study
 
 URL_ENV = "PARETONAS_BENCH_POSTGRES"
 RESOLVE_ENV = "PARETONAS_B4_STORAGE_URL"  # only this script sets it, so sqlite means sqlite
@@ -70,7 +72,8 @@ def warm_up(samplers: list[str]) -> None:
     for sampler in samplers:
         config = validate_config({"search": {"sampler": sampler}})
         study = optuna.create_study(
-            directions=["maximize", "minimize", "minimize"], sampler=make_sampler(config, 0)
+            directions=["maximize", "minimize", "minimize"],
+            sampler=make_sampler(sampler, 0, 0, config["search"]["n_startup_trials"]),
         )
         study.optimize(null_objective, n_trials=config["search"]["n_startup_trials"] + 2)
 
@@ -87,11 +90,11 @@ def storage_info(kind: str, directory: Path, url: str | None) -> StorageInfo:
         del os.environ[RESOLVE_ENV]
 
 
-def worker(config: dict, handle: StudyHandle, worker_id: int, barrier: Any, queue: Any) -> None:
+def worker(config: dict, handle: StudyRecord, worker_id: int, barrier: Any, queue: Any) -> None:
     """One forked worker: open the study, wait for the start, run the loop, report times."""
     try:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        study = open_study(config, handle, worker_id)
+        study = open_worker_study(handle, WorkerOptions.from_config(config), worker_id)
         search = config["search"]
         ran: list[float] = []
         barrier.wait(BARRIER_TIMEOUT_S)
@@ -135,7 +138,9 @@ def run_arm(
     config = validate_config(
         {"search": {"sampler": sampler, "n_trials": n_trials, "workers": workers}}
     )
-    handle = StudyHandle(name, directory, storage_info(kind, directory, url), {})
+    objectives = from_names(["f1", "params", "latency_ms"])
+    info = storage_info(kind, directory, url)
+    handle = StudyRecord(name, directory, info, objectives, {"seed": config["seed"]})
     ctx = mp.get_context("fork")
     barrier, queue = ctx.Barrier(workers + 1), ctx.Queue()
     procs = [

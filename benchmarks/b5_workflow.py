@@ -101,8 +101,22 @@ def timed(cmd: list[str], project: Path, env: dict[str, str], timeout: int) -> t
     return wall, output
 
 
-SLURM_TOOLS = {"sinfo", "scontrol", "squeue", "sacct", "sbatch", "srun", "scancel", "salloc",
-               "sstat", "sacctmgr", "sshare", "sprio", "sdiag", "sreport"}  # fmt: skip
+SLURM_TOOLS = {
+    "sinfo",
+    "scontrol",
+    "squeue",
+    "sacct",
+    "sbatch",
+    "srun",
+    "scancel",
+    "salloc",
+    "sstat",
+    "sacctmgr",
+    "sshare",
+    "sprio",
+    "sdiag",
+    "sreport",
+}
 
 
 def env_without_slurm(env: dict[str, str], work: Path) -> dict[str, str]:

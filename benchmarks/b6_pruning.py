@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--quick", action="store_true", help="CI smoke test: tiny budget")
     args = parser.parse_args(argv)
     if args.quick:
-        args.budget, args.seeds, args.epochs = 25.0, 1, 1
+        args.budget, args.seeds, args.epochs = 15.0, 1, 1
     data = prepare_mnist(args.out / "cache")
     space = space_with(args.out / "space.yaml", epochs=args.epochs)
     seeds = []
@@ -54,34 +54,56 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         arms = {}
         for pruning in (True, False):
             name = "pruning" if pruning else "no_pruning"
-            run = run_paretonas_arm(args.out / f"seed{seed}" / name, data, space, args.budget,
-                                    seed=seed, pruning=pruning)  # fmt: skip
+            run = run_paretonas_arm(
+                args.out / f"seed{seed}" / name,
+                data,
+                space,
+                args.budget,
+                seed=seed,
+                pruning=pruning,
+            )
             arms[name] = summarize(run, args.budget)
         target = arms["no_pruning"]["hv"]
         reach = time_to_reach(arms["pruning"]["curve"], target) if target > 0 else None
         saved = args.budget - reach if reach is not None else None
-        seeds.append({"seed": seed, **arms, "pruning_reaches_no_pruning_hv_at_s": reach,
-                      "time_saved_s": saved})  # fmt: skip
-        print(f"seed {seed}: HV pruning {arms['pruning']['hv']:.4f} {arms['pruning']['states']}"
-              f" | no pruning {target:.4f} {arms['no_pruning']['states']} | pruning reached "
-              f"it at {reach} s of {args.budget:.0f}")  # fmt: skip
+        seeds.append(
+            {
+                "seed": seed,
+                **arms,
+                "pruning_reaches_no_pruning_hv_at_s": reach,
+                "time_saved_s": saved,
+            }
+        )
+        print(
+            f"seed {seed}: HV pruning {arms['pruning']['hv']:.4f} {arms['pruning']['states']}"
+            f" | no pruning {target:.4f} {arms['no_pruning']['states']} | pruning reached "
+            f"it at {reach} s of {args.budget:.0f}"
+        )
     with_pruning = statistics.mean(s["pruning"]["hv"] for s in seeds)
     without = statistics.mean(s["no_pruning"]["hv"] for s in seeds)
     wins = sum(s["pruning"]["hv"] >= s["no_pruning"]["hv"] for s in seeds)
     saved = [s["time_saved_s"] for s in seeds if s["time_saved_s"] is not None]
     result = {
-        "benchmark": "B6 pruning ablation", "machine": machine(), "budget_s": args.budget,
-        "epochs": args.epochs, "params_ref": PARAMS_REF, "seeds": seeds,
+        "benchmark": "B6 pruning ablation",
+        "machine": machine(),
+        "budget_s": args.budget,
+        "epochs": args.epochs,
+        "params_ref": PARAMS_REF,
+        "seeds": seeds,
         "mean_hv": {"pruning": with_pruning, "no_pruning": without},
         "seeds_pruning_not_worse": wins,
         "mean_time_saved_s": statistics.mean(saved) if saved else None,
-        "goal": {"target": "mean HV with pruning >= without, at equal wall time",
-                 "measured": with_pruning / without if without else None,
-                 "met": with_pruning >= without},
-    }  # fmt: skip
-    print(f"mean HV: pruning {with_pruning:.4f} vs none {without:.4f} "
-          f"(ratio {result['goal']['measured']}); pruning not worse in {wins}/{len(seeds)} "
-          f"seeds; time saved {saved} s")  # fmt: skip
+        "goal": {
+            "target": "mean HV with pruning >= without, at equal wall time",
+            "measured": with_pruning / without if without else None,
+            "met": with_pruning >= without,
+        },
+    }
+    print(
+        f"mean HV: pruning {with_pruning:.4f} vs none {without:.4f} "
+        f"(ratio {result['goal']['measured']}); pruning not worse in {wins}/{len(seeds)} "
+        f"seeds; time saved {saved} s"
+    )
     write_json(args.json or args.out / "b6.json", result)
     return result
 

@@ -15,13 +15,13 @@ import os
 import platform
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,11 +45,14 @@ def machine() -> dict[str, Any]:
         model = platform.processor()
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return {
-        "cores": os.cpu_count(), "cpu": model, "memory_gib": round(memory, 1),
-        "python": platform.python_version(), "torch": torch.__version__,
+        "cores": os.cpu_count(),
+        "cpu": model,
+        "memory_gib": round(memory, 1),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-    }  # fmt: skip
+    }
 
 
 def write_json(path: str | os.PathLike | None, data: Any) -> None:
@@ -93,17 +96,10 @@ def space_with(path: Path, epochs: int | None = None) -> Path:
 
 def hypervolume(points: Iterable[tuple[float, float]]) -> float:
     """Area dominated by ``points`` (both coordinates minimized) inside [0, 1]², reference
-    point (1, 1); points outside the box add nothing. Sweep in x over the front: each
-    non-dominated point covers from its x to the next front point's, above its y."""
-    front: list[tuple[float, float]] = []
-    for x, y in sorted((x, y) for x, y in points if x < 1.0 and y < 1.0):
-        if not front or y < front[-1][1]:
-            front.append((x, y))
-    area = 0.0
-    for index, (x, y) in enumerate(front):
-        right = front[index + 1][0] if index + 1 < len(front) else 1.0
-        area += (right - x) * (1.0 - y)
-    return area
+    point (1, 1), by the product's own ``paretonas.pareto.hypervolume``."""
+    from paretonas import pareto
+
+    return pareto.hypervolume(np.array(list(points), dtype=float).reshape(-1, 2))
 
 
 def normalized(trial: dict[str, Any]) -> tuple[float, float]:
@@ -130,46 +126,80 @@ def time_to_reach(curve: list[tuple[float, float]], target: float) -> float | No
     return next((t for t, hv in curve if hv >= target - 1e-12), None)
 
 
-def paretonas_config(results: Path, space: Path, *, seed: int, workers: int, pruning: bool,
-                     sampler: str = "tpe", prefilter: bool = True) -> dict[str, Any]:  # fmt: skip
+def paretonas_config(
+    results: Path,
+    space: Path,
+    *,
+    seed: int,
+    workers: int,
+    pruning: bool,
+    sampler: str = "tpe",
+    prefilter: bool = True,
+) -> dict[str, Any]:
     """The workflow config of a paretonas arm: objectives F1, params, latency (the defaults),
     size budget as the pre-filter, a study target no arm reaches (the wall budget ends it)."""
     return {
-        "seed": seed, "results_dir": str(results),
+        "seed": seed,
+        "results_dir": str(results),
         "search": {
-            "space": str(space), "n_trials": 100_000, "workers": workers, "sampler": sampler,
+            "space": str(space),
+            "n_trials": 100_000,
+            "workers": workers,
+            "sampler": sampler,
             "constraints": {"params_max": PARAMS_REF if prefilter else None},
             "max_failures": 1000,
         },
         "pruning": {"enabled": pruning},
-    }  # fmt: skip
+    }
 
 
-def run_paretonas_arm(out: Path, data: Path, space: Path, budget_s: float, *, seed: int,
-                      workers: int = 2, pruning: bool = True, sampler: str = "tpe",
-                      prefilter: bool = True) -> dict[str, Any]:  # fmt: skip
+def run_paretonas_arm(
+    out: Path,
+    data: Path,
+    space: Path,
+    budget_s: float,
+    *,
+    seed: int,
+    workers: int = 2,
+    pruning: bool = True,
+    sampler: str = "tpe",
+    prefilter: bool = True,
+) -> dict[str, Any]:
     """Start ``workers`` `paretonas search-worker` processes on one fresh study, SIGTERM them
     at ``budget_s`` (the product's own clean stop) and return the trial records, timed from
     the launch (Python and torch start-up included, as a user pays them)."""
-    import optuna
-
+    from paretonas.cli.search_study import start_from_config
+    from paretonas.cli.search_worker import command as worker_command
     from paretonas.config import validate_config
-    from paretonas.search.worker import study_handle
+    from paretonas.search.study import open_study
 
-    config = validate_config(paretonas_config(out / "results", space, seed=seed, workers=workers,
-                                              pruning=pruning, sampler=sampler,
-                                              prefilter=prefilter))  # fmt: skip
+    config = validate_config(
+        paretonas_config(
+            out / "results",
+            space,
+            seed=seed,
+            workers=workers,
+            pruning=pruning,
+            sampler=sampler,
+            prefilter=prefilter,
+        )
+    )
     config_path = out / "config.yaml"
     config_path.parent.mkdir(parents=True, exist_ok=True)
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
-    command = [sys.executable, "-m", "paretonas", "search-worker", "--config", str(config_path),
-               "--data", str(data)]  # fmt: skip
+    study_json = out / "results" / "search" / "study.json"
     started = time.time()
+    start_from_config(config, study_json, data)  # the workflow's search_study step
     procs = []
     for worker in range(workers):
         log = (out / f"worker{worker}.log").open("w")
-        procs.append(subprocess.Popen([*command, "--worker-id", str(worker)], stdout=log,
-                                      stderr=subprocess.STDOUT))  # fmt: skip
+        procs.append(
+            subprocess.Popen(
+                worker_command(config_path, study_json, data, worker),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        )
     try:
         while time.time() - started < budget_s and any(p.poll() is None for p in procs):
             time.sleep(0.2)
@@ -182,27 +212,34 @@ def run_paretonas_arm(out: Path, data: Path, space: Path, budget_s: float, *, se
                 proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 proc.kill()
-    handle = study_handle(config, data)
-    study = optuna.load_study(study_name=handle.name, storage=handle.storage.url)
-    return {"trials": study_trials(study, started), "wall_s": time.time() - started,
-            "workers": workers, "pruning": pruning, "sampler": sampler}  # fmt: skip
+    study = open_study(study_json)
+    return {
+        "trials": study_trials(study, started),
+        "wall_s": time.time() - started,
+        "workers": workers,
+        "pruning": pruning,
+        "sampler": sampler,
+    }
 
 
 def study_trials(study: Any, started: float) -> list[dict[str, Any]]:
     """Every trial as a record: state, completion time since ``started``, F1 and params."""
     from optuna.trial import TrialState
 
+    from paretonas.search import attrs
+
     records = []
     for trial in study.get_trials(deepcopy=False):
         if trial.datetime_complete is None:
             continue
-        infeasible = bool(trial.user_attrs.get("infeasible"))
+        infeasible = attrs.is_infeasible(trial)
         record = {
-            "number": trial.number, "state": trial.state.name.lower(),
+            "number": trial.number,
+            "state": trial.state.name.lower(),
             "t": trial.datetime_complete.timestamp() - started,
             "seconds": trial.duration.total_seconds() if trial.duration else 0.0,
             "infeasible": infeasible,
-        }  # fmt: skip
+        }
         if trial.state == TrialState.COMPLETE and not infeasible:
             record.update(f1=trial.values[0], params=int(trial.values[1]))
         records.append(record)

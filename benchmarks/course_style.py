@@ -32,9 +32,9 @@ from torch.utils.data import DataLoader, Dataset
 from benchmarks.common import write_json
 from paretonas.data import load_manifest, load_split
 from paretonas.models import build_model, count_params
-from paretonas.models.profile import measure_latency
+from paretonas.models.costs import measure_latency
 from paretonas.search.space import DataShape, load_space
-from paretonas.train import HParams, macro_f1, make_optimizer, make_scheduler
+from paretonas.training import HParams, macro_f1, make_optimizer, make_scheduler
 
 
 class ImageDataset(Dataset):
@@ -73,8 +73,9 @@ def train(model, hparams: HParams, train_loader: DataLoader, val_loader: DataLoa
         model.train()
         for images, target in train_loader:
             optimizer.zero_grad()
-            loss = functional.cross_entropy(model(images), target,
-                                            label_smoothing=hparams.label_smoothing)  # fmt: skip
+            loss = functional.cross_entropy(
+                model(images), target, label_smoothing=hparams.label_smoothing
+            )
             loss.backward()
             optimizer.step()
             if scheduler is not None and per_batch:
@@ -115,8 +116,15 @@ def main(argv: list[str] | None = None) -> None:
         f1 = train(model, hparams, train_loader, val_loader)
         params = count_params(model)
         latency = measure_latency(model, model.input_shape, runs=20).median_ms
-        records.append({"number": trial.number, "state": "complete", "f1": f1,
-                        "params": params, "t": time.time() - started})  # fmt: skip
+        records.append(
+            {
+                "number": trial.number,
+                "state": "complete",
+                "f1": f1,
+                "params": params,
+                "t": time.time() - started,
+            }
+        )
         write_json(args.out, {"trials": records, "sampler": args.sampler})
         return f1, params, latency
 

@@ -20,8 +20,9 @@ def paretonas(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_model_info_json_mobilenet_v3_large():
-    result = paretonas("model-info", str(MODELS_DIR / "mobilenet_v3_large.yaml"), "--json",
-                       "--runs", "20")  # fmt: skip
+    result = paretonas(
+        "model-info", str(MODELS_DIR / "mobilenet_v3_large.yaml"), "--json", "--runs", "20"
+    )
     assert result.returncode == 0, result.stderr
     info = json.loads(result.stdout)
     assert info["params"] == 5_483_032
@@ -36,8 +37,9 @@ def test_model_info_table_at_another_size():
     assert result.returncode == 0, result.stderr
     assert "params     80,250" in result.stdout
     assert "MaxPool" in result.stdout and "16x24x24" in result.stdout
-    result = paretonas("model-info", str(MODELS_DIR / "show_case.yaml"), "--img-size", "64",
-                       "--no-latency")  # fmt: skip
+    result = paretonas(
+        "model-info", str(MODELS_DIR / "show_case.yaml"), "--img-size", "64", "--no-latency"
+    )
     assert "input      3x64x64" in result.stdout
 
 

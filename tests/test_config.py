@@ -42,14 +42,16 @@ def test_shipped_config_equals_the_defaults():
 @pytest.mark.parametrize(
     ("config", "expected"),
     [
-        ({"data": {"serch_fraction": 0.3}}, ["data", "'serch_fraction' was unexpected",
-                                             "known keys here"]),
+        (
+            {"data": {"serch_fraction": 0.3}},
+            ["data", "'serch_fraction' was unexpected", "known keys here"],
+        ),
         ({"search": {"n_trials": "many"}}, ["search.n_trials", "'many' is not of type"]),
         ({"search": {"objectives": [{"name": "speed"}]}}, ["search.objectives.0.name"]),
         ({"pruning": {"margin": -1}}, ["pruning.margin", "minimum"]),
         ([], ["top level must be a mapping"]),
     ],
-)  # fmt: skip
+)
 def test_invalid_config_names_the_key(config, expected):
     with pytest.raises(ConfigError) as info:
         validate_config(config, "my.yaml")

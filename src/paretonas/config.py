@@ -7,10 +7,8 @@ to it, so Snakemake's ``validate`` and the CLI verbs check the same thing.
 from __future__ import annotations
 
 import copy
-import json
 import os
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from paretonas.errors import ConfigError
@@ -28,17 +26,10 @@ def default_config() -> dict[str, Any]:
     return validate_config({}, "<defaults>")
 
 
-def load_config(path: str | os.PathLike | None = None, text: str | None = None) -> dict:
-    """Read a config (YAML file, or YAML/JSON ``text``), validate it, fill in defaults."""
-    if text is not None:
-        data = parse_yaml(text, "<--config-json>")
-        source = "<--config-json>"
-    elif path is not None:
-        data = read_yaml(path)
-        source = str(path)
-    else:
-        raise ConfigError("no configuration given: pass --config FILE or --config-json TEXT")
-    return validate_config(data if data is not None else {}, source)
+def load_config(path: str | os.PathLike) -> dict:
+    """Read a config YAML file, validate it, fill in defaults."""
+    data = read_yaml(path)
+    return validate_config(data if data is not None else {}, str(path))
 
 
 def validate_config(config: Any, source: str = "config") -> dict[str, Any]:
@@ -77,13 +68,3 @@ def _fill_defaults(value: Any, node: dict[str, Any]) -> Any:
         if key in value:
             value[key] = _fill_defaults(value[key], sub)
     return value
-
-
-def config_digest(section: Any) -> str:
-    """A stable JSON rendering of a config section (for hashing and provenance)."""
-    return json.dumps(section, sort_keys=True, separators=(",", ":"))
-
-
-def resolve_path(path: str | None, base: str | os.PathLike = ".") -> Path | None:
-    """A config path relative to ``base`` (the working directory of the workflow)."""
-    return None if path is None else Path(base) / path

@@ -23,7 +23,7 @@ from paretonas.errors import ParetonasError
 from paretonas.hardware import fingerprint
 from paretonas.models import build_model, count_macs, count_params, measure_latency
 from paretonas.search import archive
-from paretonas.train import Augment, HParams, Split, evaluate, fit
+from paretonas.training import Augment, HParams, Split, evaluate, fit
 from paretonas.yamlio import atomic_write_text, read_yaml
 
 _logger = logging.getLogger(__name__)
@@ -43,6 +43,19 @@ def finalist_trial(finalists_yaml: str | Path, rank: int) -> dict[str, Any]:
     raise FinalizeError(f"{finalists_yaml}: no finalist of rank {rank}; ranks: {ranks}")
 
 
+def finalize_rank(
+    finalists_yaml: str | Path,
+    rank: int,
+    data_dir: str | Path,
+    out_dir: str | Path,
+    **options: Any,
+) -> dict[str, Any]:
+    """The finalize stage for one slot: the finalist of ``rank`` in ``finalists_yaml``,
+    retrained from its archive (see ``finalize`` for ``options``)."""
+    selection = finalist_trial(finalists_yaml, rank)
+    return finalize(selection["archive"], data_dir, out_dir, selection=selection, **options)
+
+
 def finalize(
     trial_dir: str | Path,
     data_dir: str | Path,
@@ -52,10 +65,13 @@ def finalize(
     device: str = "auto",
     export: bool = True,
     latency_runs: int = 20,
+    threads: int = 1,
     selection: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Retrain, test and export the trial archived in ``trial_dir``; return its metrics."""
+    """Retrain, test and export the trial archived in ``trial_dir``; return its metrics.
+    ``threads``: torch threads (finalists run in parallel jobs, one thread each by default)."""
     started = time.perf_counter()
+    torch.set_num_threads(threads)
     trial_dir, out_dir = Path(trial_dir), Path(out_dir)
     if not (trial_dir / "model.yaml").is_file():
         raise FinalizeError(f"{trial_dir}: not a trial archive (no model.yaml)")
@@ -75,10 +91,25 @@ def finalize(
     train, val, test = (Split(*load_split(data_dir, f"full/{s}")) for s in ("train", "val", "test"))
     hp = replace(HParams.from_dict(hparams, f"{trial_dir}/hparams.yaml"), epochs=epochs)
     augment = Augment.from_dict(manifest["augment"], "data.augment")
-    result = fit(model, train, val, hp, mean=norm["mean"], std=norm["std"], augment=augment,
-                 seed=seed, device=device)  # fmt: skip
-    tested = evaluate(model, test, mean=norm["mean"], std=norm["std"], device=device,
-                      num_classes=manifest["num_classes"])  # fmt: skip
+    result = fit(
+        model,
+        train,
+        val,
+        hp,
+        mean=norm["mean"],
+        std=norm["std"],
+        augment=augment,
+        seed=seed,
+        device=device,
+    )
+    tested = evaluate(
+        model,
+        test,
+        mean=norm["mean"],
+        std=norm["std"],
+        device=device,
+        num_classes=manifest["num_classes"],
+    )
     model = model.cpu().eval()
     latency = measure_latency(model, model.input_shape, runs=latency_runs)
     metrics: dict[str, Any] = {
@@ -109,21 +140,42 @@ def finalize(
     out_dir.mkdir(parents=True, exist_ok=True)
     spec.save(out_dir / "model.yaml")
     atomic_write_text(out_dir / "hparams.yaml", yaml.safe_dump(hp.to_dict(), sort_keys=True))
-    archive.write_weights(out_dir, spec, hp.to_dict(), model.state_dict(),
-                          {"normalization": norm, "class_names": manifest["class_names"],
-                           "test_accuracy": tested.accuracy})  # fmt: skip
+    archive.write_weights(
+        out_dir,
+        spec,
+        hp.to_dict(),
+        model.state_dict(),
+        {
+            "normalization": norm,
+            "class_names": manifest["class_names"],
+            "test_accuracy": tested.accuracy,
+        },
+    )
     metrics["exports"] = _export(model, test, norm, out_dir) if export else {"skipped": "config"}
     metrics["seconds"] = round(time.perf_counter() - started, 3)
     atomic_write_text(out_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
-    _logger.info("trial %s: test accuracy %.4f, macro-F1 %.4f, %d params, %.3f ms (%d epochs, "
-                 "best %d) in %.1fs", metrics["trial"], tested.accuracy, tested.f1_macro, params,
-                 latency.median_ms, epochs, result.best_epoch, metrics["seconds"])  # fmt: skip
+    _logger.info(
+        "trial %s: test accuracy %.4f, macro-F1 %.4f, %d params, %.3f ms (%d epochs, "
+        "best %d) in %.1fs",
+        metrics["trial"],
+        tested.accuracy,
+        tested.f1_macro,
+        params,
+        latency.median_ms,
+        epochs,
+        result.best_epoch,
+        metrics["seconds"],
+    )
     return metrics
 
 
 def _search_val_f1(searched: dict[str, Any]) -> float | None:
-    objectives = searched.get("objectives") or {}
-    return objectives.get("f1") if isinstance(objectives, dict) else None
+    """The trial's validation F1 in the search (recorded whether or not F1 was an objective)."""
+    for key in ("scores", "objectives"):
+        value = (searched.get(key) or {}).get("f1")
+        if value is not None:
+            return value
+    return None
 
 
 def _export(model: torch.nn.Module, test: Split, norm: dict, out_dir: Path) -> dict[str, Any]:

@@ -10,16 +10,36 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import REPO
+
+pytestmark = pytest.mark.slow  # real tools and servers: not in the fast loop
 
 
 def test_quick_benchmarks_run_and_write_their_figures(tmp_path):
     out = tmp_path / "bench"
     result = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--quick", "--only", "B1", "B2", "B4", "B6",
-         "--out", str(out), "--pass", "B4:--storages sqlite,journal --workers 1,2"],
-        cwd=REPO, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "benchmarks",
+            "--quick",
+            "--only",
+            "B1",
+            "B2",
+            "B4",
+            "B6",
+            "--out",
+            str(out),
+            "--pass",
+            "B4:--storages sqlite,journal --workers 1,2",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["quick"] and summary["machine"]["cores"] >= 1
@@ -30,7 +50,10 @@ def test_quick_benchmarks_run_and_write_their_figures(tmp_path):
 
     b1 = json.loads((out / "b1.json").read_text())
     assert [arm["name"] for arm in b1["arms"]] == [
-        "course-style (TPE)", "random search", "paretonas (2 workers)"]  # fmt: skip
+        "course-style (TPE)",
+        "random search",
+        "paretonas (2 workers)",
+    ]
     assert sum(arm["trained_complete"] for arm in b1["arms"]) >= 1  # something was trained
     assert (out / "b1" / "b1_hv_vs_time.png").stat().st_size > 10_000
     b4 = json.loads((out / "b4.json").read_text())

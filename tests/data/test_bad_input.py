@@ -74,9 +74,14 @@ def test_unknown_source_through_validate_config(tmp_path):
 
 @pytest.mark.parametrize(
     "key, value",
-    [("test_fraction", 0), ("test_fraction", 1), ("val_fraction", -0.1), ("val_fraction", 1.5),
-     ("search_fraction", 0)],
-)  # fmt: skip
+    [
+        ("test_fraction", 0),
+        ("test_fraction", 1),
+        ("val_fraction", -0.1),
+        ("val_fraction", 1.5),
+        ("search_fraction", 0),
+    ],
+)
 def test_fraction_outside_zero_one(tmp_path, key, value):
     with pytest.raises(ConfigError, match=f"data.{key}: {value}"):
         prepare_data(config(source="digits", **{key: value}), tmp_path / "out")

@@ -22,8 +22,9 @@ def prepare_data_cli(*args: str, cwd=REPO) -> subprocess.CompletedProcess:
 
 def test_digits_writes_every_file(tmp_path):
     out_dir = tmp_path / "data"
-    digits = '{"data": {"source": "digits"}}'
-    result = prepare_data_cli("--config-json", digits, "--out", str(out_dir))
+    config = tmp_path / "config.yaml"
+    config.write_text("data: {source: digits}\n")
+    result = prepare_data_cli("--config", str(config), "--out", str(out_dir))
     assert result.returncode == 0, result.stderr
     for split in SPLITS:
         assert (out_dir / f"{split}.pt").is_file()
@@ -41,8 +42,9 @@ def test_default_out_is_results_dir_data(tmp_path):
 
 def test_bad_path_is_one_line_and_exit_2(tmp_path):
     missing = tmp_path / "missing"
-    config = json.dumps({"data": {"source": "imagefolder", "path": str(missing)}})
-    result = prepare_data_cli("--config-json", config, "--out", str(tmp_path / "data"))
+    config = tmp_path / "config.yaml"
+    config.write_text(json.dumps({"data": {"source": "imagefolder", "path": str(missing)}}))
+    result = prepare_data_cli("--config", str(config), "--out", str(tmp_path / "data"))
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         f"paretonas prepare-data: error: data.path: {missing}: no such directory"

@@ -61,8 +61,11 @@ def test_wrong_magic_number_names_the_file(tmp_path):
     write_idx(directory / "b-images-idx3-ubyte", 0x801, np.zeros((9, 5, 5)), dims=(9, 5, 5))
     write_idx(directory / "b-labels-idx1-ubyte", 0x801, np.arange(9) % 3)
     out_dir = tmp_path / "out"
-    with pytest.raises(DataError, match=r"b-images-idx3-ubyte: wrong magic number: "
-                       r"expected 0x00000803 .* found 0x00000801"):  # fmt: skip
+    with pytest.raises(
+        DataError,
+        match=r"b-images-idx3-ubyte: wrong magic number: "
+        r"expected 0x00000803 .* found 0x00000801",
+    ):
         prepare_data(config(source="idx", path=str(directory)), out_dir)
     assert_no_output(out_dir)
 

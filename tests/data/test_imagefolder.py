@@ -98,7 +98,10 @@ def test_too_many_unreadable_files_fail(tmp_path):
     source = write_imagefolder(tmp_path / "shapes")
     (source / "blue" / "notes.txt").write_text("not an image")
     out_dir = tmp_path / "out"
-    with pytest.raises(DataError, match=r"data.max_bad_fraction: 1 of 73 files .* unreadable "
-                       r"\(1\.4%\), more than 0\.01 allows; first: blue/notes\.txt"):  # fmt: skip
+    with pytest.raises(
+        DataError,
+        match=r"data.max_bad_fraction: 1 of 73 files .* unreadable "
+        r"\(1\.4%\), more than 0\.01 allows; first: blue/notes\.txt",
+    ):
         prepare_data(config(source="imagefolder", path=str(source)), out_dir)
     assert_no_output(out_dir)

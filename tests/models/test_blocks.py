@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch import nn
 
+from paretonas.errors import ModelConfigError
 from paretonas.models import ModelSpec, build_model, count_params, list_blocks, make_divisible
 
 # One example row per block: (args, input shape C x H x W, expected output shape).
@@ -59,9 +61,21 @@ def test_block_forward_and_backward(module):
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(16, 16), (6, 8), (12, 16), (20, 24), (18, 24), (184.0, 184), (183.99999, 184),
-     (32 * 0.75, 24), (1280 * 0.35, 448), (3.0, 8), (100, 104), (0.1, 8)],
-)  # fmt: skip
+    [
+        (16, 16),
+        (6, 8),
+        (12, 16),
+        (20, 24),
+        (18, 24),
+        (184.0, 184),
+        (183.99999, 184),
+        (32 * 0.75, 24),
+        (1280 * 0.35, 448),
+        (3.0, 8),
+        (100, 104),
+        (0.1, 8),
+    ],
+)
 def test_make_divisible_matches_torchvision(value, expected):
     assert make_divisible(value, 8) == expected
 
@@ -125,10 +139,16 @@ def test_named_args_build_the_same_network_as_positional():
     positional = _spec("InvertedResidualv3", [5, 3, 40, 1, 1, 2], (24, 16, 16))
     named = _spec(
         "InvertedResidualv3",
-        {"kernel_size": 5, "expand_ratio": 3, "out_channels": 40, "use_se": True,
-         "use_hardswish": True, "stride": 2},
+        {
+            "kernel_size": 5,
+            "expand_ratio": 3,
+            "out_channels": 40,
+            "use_se": True,
+            "use_hardswish": True,
+            "stride": 2,
+        },
         (24, 16, 16),
-    )  # fmt: skip
+    )
     a, b = build_model(positional), build_model(named)
     assert {k: v.shape for k, v in a.state_dict().items()} == {
         k: v.shape for k, v in b.state_dict().items()
@@ -139,8 +159,11 @@ def test_trailing_positional_args_take_defaults():
     model = build_model(_spec("Conv", [16], (3, 8, 8)))
     args = model.layers[0].args
     assert (args["kernel_size"], args["stride"], args["groups"], args["activation"]) == (
-        1, 1, 1, "ReLU",
-    )  # fmt: skip
+        1,
+        1,
+        1,
+        "ReLU",
+    )
     assert count_params(model) == 3 * 16 + 2 * 16
 
 
@@ -149,7 +172,22 @@ def test_dwconv_groups_is_gcd():
     assert model[0][0].groups == 8
 
 
-@pytest.mark.parametrize("name", ["relu", "RELU6", "HardSwish", "hardsigmoid", "Swish", "gelu",
-                                  "identity", "SiLU"])  # fmt: skip
-def test_activation_names_are_case_insensitive(name):
-    build_model(_spec("Conv", [8, 1, 1, None, 1, name], (3, 4, 4)))
+@pytest.mark.parametrize(
+    ("name", "module"),
+    [
+        ("relu", nn.ReLU),
+        ("RELU6", nn.ReLU6),
+        ("HardSwish", nn.Hardswish),
+        ("hardsigmoid", nn.Hardsigmoid),
+        ("Swish", nn.SiLU),
+        ("gelu", nn.GELU),
+        ("identity", nn.Identity),
+        ("SiLU", nn.SiLU),
+    ],
+)
+def test_activation_names_are_case_insensitive(name, module):
+    model = build_model(_spec("Conv", [8, 1, 1, None, 1, name], (3, 4, 4)))
+    built = [type(m) for m in model.modules() if isinstance(m, module)]
+    assert built, f"{name} did not build a {module.__name__}"
+    with pytest.raises(ModelConfigError, match="unknown activation 'swishy'"):
+        build_model(_spec("Conv", [8, 1, 1, None, 1, "swishy"], (3, 4, 4)))

@@ -6,9 +6,20 @@ from paretonas.models import Block, get_block, list_blocks, register_block
 from paretonas.models.registry import _REGISTRY
 
 COURSE_BLOCKS = {
-    "Conv", "DWConv", "Bottleneck", "InvertedResidualv2", "InvertedResidualv3", "Fire",
-    "MaxPool", "AvgPool", "GlobalAvgPool", "Flatten", "Dropout", "Linear", "Pass",
-}  # fmt: skip
+    "Conv",
+    "DWConv",
+    "Bottleneck",
+    "InvertedResidualv2",
+    "InvertedResidualv3",
+    "Fire",
+    "MaxPool",
+    "AvgPool",
+    "GlobalAvgPool",
+    "Flatten",
+    "Dropout",
+    "Linear",
+    "Pass",
+}
 
 
 def test_every_course_block_is_registered():

@@ -67,5 +67,9 @@ def test_show_case_is_the_course_network():
     model = build_model(ModelSpec.from_yaml(MODELS_DIR / "show_case.yaml"))
     assert model.output_shape == (6,)
     assert [layer.module for layer in model.layers[-5:]] == [
-        "Conv", "GlobalAvgPool", "Conv", "Flatten", "Linear",
-    ]  # fmt: skip
+        "Conv",
+        "GlobalAvgPool",
+        "Conv",
+        "Flatten",
+        "Linear",
+    ]

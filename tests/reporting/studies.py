@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +14,10 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 from optuna.trial import TrialState, create_trial
 
 from paretonas.config import validate_config
-from paretonas.reporting._trials import TrialTable
-from paretonas.search.identity import objectives
+from paretonas.objectives import parse_objectives
+from paretonas.search.storage import StorageInfo
+from paretonas.search.study import StudyRecord, write_record
+from paretonas.select import write_selection
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -61,13 +64,19 @@ def make_study(
     n_infeasible: int = 2,
     seed: int = 0,
 ) -> tuple[optuna.Study, Path]:
-    """A real SQLite study under results/search/<name> with made-up trials; its study.json."""
+    """A real SQLite study under results/search/<name> with made-up trials, and its study.json
+    (written as the search stage writes it)."""
     name = f"paretonas-test{seed}"
     study_dir = Path(config["results_dir"]) / "search" / name
     study_dir.mkdir(parents=True)
     url = f"sqlite:///{study_dir / 'study.db'}"
-    directions = ["maximize", "minimize", "minimize"][: len(config["search"]["objectives"])]
-    study = optuna.create_study(study_name=name, storage=url, directions=directions)
+    objectives = parse_objectives(config["search"]["objectives"])
+    study = optuna.create_study(
+        study_name=name, storage=url, directions=[o.direction for o in objectives]
+    )
+    with warnings.catch_warnings():  # set_metric_names is "experimental"
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names([o.name for o in objectives])
     rng = random.Random(seed)
     kinds = ["complete"] * n_complete + ["pruned"] * n_pruned + ["fail"] * n_failed
     kinds += ["infeasible"] * n_infeasible
@@ -79,9 +88,10 @@ def make_study(
             min(0.99, 0.55 + 0.4 * size / 90_000 + rng.uniform(-0.08, 0.08)),
             size,
             size / 30_000 + rng.uniform(0.05, 0.4),
-        ][: len(directions)]
+        ][: len(objectives)]
         attrs = {
             "archive": f"{study_dir}/trials/{number:05d}",
+            "config_hash": f"made-up-{number}",
             "costs": {
                 "params": size,
                 "macs": size * 40,
@@ -103,50 +113,20 @@ def make_study(
             attrs["fail_reason"] = "RuntimeError: made up"
             kw = {"state": TrialState.FAIL}
         study.add_trial(create_trial(params=params, distributions=dists, user_attrs=attrs, **kw))
-    study_json = study_dir / "study.json"
-    study_json.write_text(
-        json.dumps(
-            {"name": name, "directory": str(study_dir), "storage": {"kind": "sqlite", "url": url}}
-        )
-    )
+    study_json = study_dir.parent / "study.json"
+    record = StudyRecord(name, study_dir, StorageInfo("sqlite", url, url, True), objectives, {})
+    write_record(record, study_json)
     return study, study_json
 
 
 def make_finalists(
     tmp_path: Path, study: optuna.Study, config: dict, k: int = 3
 ) -> tuple[Path, list[Path], dict]:
-    """finalists.yaml (the k best-F1 trials of the front, as select would record them) and one
-    metrics.json per finalist."""
-    table = TrialTable.from_study(study, objectives(config))
-    layers = table.layers()
-    front = sorted(
-        (r for r in table.feasible() if layers[r.number] == 0), key=lambda r: -r.values[0]
-    )[:k]
-    names = [o["name"] for o in config["search"]["objectives"]]
-    values = np.array([r.values for r in table.feasible()])
-    reference = {
-        n: 0.0 if j == 0 else round(float(1.1 * values[:, j].max()), 6) for j, n in enumerate(names)
-    }
-    record = {
-        "study": study.study_name,
-        "k": k,
-        "hypervolume": {
-            "value": _hypervolume(values, reference, names),
-            "reference_point": reference,
-        },
-        "finalists": [
-            {
-                "rank": i + 1,
-                "trial": r.number,
-                "archive": f"a/{r.number}",
-                "why": "best f1 on the front | made up" if i == 0 else "knee",
-                "values": dict(zip(names, r.values, strict=True)),
-            }
-            for i, r in enumerate(front)
-        ],
-    }
+    """finalists.yaml as the select stage writes it (the real one; rank 1's reason gets a "|"
+    to test escaping) and a made-up metrics.json per finalist."""
     finalists_yaml = tmp_path / "select" / "finalists.yaml"
-    finalists_yaml.parent.mkdir(parents=True, exist_ok=True)
+    record = write_selection(study, k, tmp_path / "select" / "pareto.csv", finalists_yaml)
+    record["finalists"][0]["why"] += " | made up"
     finalists_yaml.write_text(yaml.safe_dump(record, sort_keys=False))
     metrics = []
     for item in record["finalists"]:
@@ -178,18 +158,6 @@ def make_finalists(
         path.write_text(json.dumps(data))
         metrics.append(path)
     return finalists_yaml, metrics, record
-
-
-def _hypervolume(values: np.ndarray, reference: dict, names: list[str]) -> float:
-    """The select stage's definition, computed independently of the report's code."""
-    from optuna._hypervolume import compute_hypervolume
-
-    if len(names) == 1:
-        return 0.0
-    losses = np.column_stack(
-        [1 - values[:, 0]] + [values[:, j] / reference[n] for j, n in enumerate(names) if j]
-    )
-    return float(compute_hypervolume(losses, np.ones(len(names))))
 
 
 def check_png(path: Path) -> None:

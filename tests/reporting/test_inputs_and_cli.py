@@ -6,13 +6,17 @@ import csv
 import json
 import subprocess
 import sys
-from pathlib import Path
 
+import optuna
 import pytest
-import yaml
+from optuna.trial import create_trial
 
-from paretonas.reporting import ReportError, open_study, write_report
+from paretonas.objectives import from_names
+from paretonas.reporting import ReportError, write_report
 from paretonas.reporting._trials import TrialRow, TrialTable, hypervolume_history
+from paretonas.search import attrs
+from paretonas.search.study import StudyError, open_study
+from paretonas.select import write_selection
 from tests.conftest import REPO
 from tests.reporting.studies import make_config, make_finalists, make_study
 
@@ -20,21 +24,42 @@ from tests.reporting.studies import make_config, make_finalists, make_study
 def test_hypervolume_history_matches_hand_computation():
     # losses (1 - f1, params / 200): (0.5, 0.25) and (0.2, 0.5); union of the two boxes to (1, 1)
     table = TrialTable(
-        [("f1", "maximize"), ("params", "minimize")],
+        from_names(["f1", "params"]),
         [
-            TrialRow(0, "complete", (0.5, 50.0)),
-            TrialRow(
-                1, "infeasible", (0.9, 10.0), "infeasible: made up"
-            ),  # would dominate: ignored
+            TrialRow(0, "complete", (0.5, 50.0), candidate=True),
+            TrialRow(1, "infeasible", (0.9, 10.0), "made up"),  # would dominate: ignored
             TrialRow(2, "pruned", None),
-            TrialRow(3, "complete", (0.4, 150.0)),  # dominated: no change
-            TrialRow(4, "complete", (0.8, 100.0)),
+            TrialRow(3, "complete", (0.4, 150.0), candidate=True),  # dominated: no change
+            TrialRow(4, "complete", (0.8, 100.0), candidate=True),
+            TrialRow(5, "complete", (0.95, 1.0), reused_from=4),  # a repeat: not a candidate
         ],
     )
     numbers, volumes = hypervolume_history(table, {"f1": 0.0, "params": 200.0})
-    assert numbers == [0, 1, 3, 4]
-    assert volumes == pytest.approx([0.375, 0.375, 0.375, 0.525])
+    assert numbers == [0, 1, 3, 4, 5]
+    assert volumes == pytest.approx([0.375, 0.375, 0.375, 0.525, 0.525])
     assert table.layers() == {0: 0, 3: 1, 4: 0}
+
+
+def test_report_hypervolume_and_front_are_selects(tmp_path):
+    config = make_config(tmp_path)
+    study, _ = make_study(config, n_complete=25, n_infeasible=3)
+    repeat = study.trials[0] if study.trials[0].values else study.best_trials[0]
+    study.add_trial(  # the same configuration again, reusing its values: counted once
+        create_trial(
+            values=repeat.values,
+            params=repeat.params,
+            distributions=repeat.distributions,
+            user_attrs={**repeat.user_attrs, attrs.REUSED_FROM: repeat.number},
+        )
+    )
+    record = write_selection(study, 3, tmp_path / "pareto.csv", tmp_path / "finalists.yaml")
+    table = TrialTable.from_study(study)
+    _, volumes = hypervolume_history(table, record["hypervolume"]["reference_point"])
+    assert volumes[-1] == pytest.approx(record["hypervolume"]["value"], rel=1e-12)
+    assert record["candidates"] == len(table.feasible()) == 25
+    rows = list(csv.DictReader((tmp_path / "pareto.csv").open()))
+    front = {int(r["trial"]) for r in rows if r["front"] == "0"}
+    assert front == {number for number, layer in table.layers().items() if layer == 0}
 
 
 def test_inputs_that_disagree_are_errors(tmp_path):
@@ -45,23 +70,29 @@ def test_inputs_that_disagree_are_errors(tmp_path):
     stale["trial"] = 999
     metrics[0].write_text(json.dumps(stale))
     with pytest.raises(ReportError, match="trial 999 is not a finalist"):
-        write_report(config, study, finalists_yaml, metrics, tmp_path / "r")
-    two = make_config(tmp_path, [{"name": "f1"}, {"name": "params"}])
-    with pytest.raises(ReportError, match="directions"):
-        write_report(two, study, finalists_yaml, metrics[1:], tmp_path / "r")
-    assert open_study(config, study_json).study_name == study.study_name
-    (tmp_path / "other.json").write_text(json.dumps({"name": "paretonas-missing"}))
-    with pytest.raises(ReportError, match="no storage"):
-        open_study(config, tmp_path / "other.json")
-    assert not (Path(config["results_dir"]) / "search" / "paretonas-missing").exists()
+        write_report(study, finalists_yaml, metrics, tmp_path / "r")
+    unnamed = optuna.create_study(directions=["maximize", "minimize"])  # no metric names
+    with pytest.raises(StudyError, match="no objective names"):
+        write_report(unnamed, finalists_yaml, metrics[1:], tmp_path / "r")
+    assert open_study(study_json).study_name == study.study_name
+    missing = {
+        "name": "paretonas-missing",
+        "directory": "gone",
+        "objectives": [["f1", "maximize"]],
+        "storage": {"kind": "sqlite", "url": "-", "file": "gone/study.db", "env": None},
+    }
+    (tmp_path / "other.json").write_text(json.dumps(missing))
+    with pytest.raises(StudyError, match="no storage at"):
+        open_study(tmp_path / "other.json")
+    with pytest.raises(StudyError, match="no storage at"):
+        open_study(tmp_path / "snapshot.db")
+    assert not (tmp_path / "gone").exists() and not (tmp_path / "snapshot.db").exists()
 
 
 def test_cli_verb(tmp_path):
     config = make_config(tmp_path)
     study, study_json = make_study(config, n_complete=12)
     finalists_yaml, metrics, _ = make_finalists(tmp_path, study, config)
-    config_file = tmp_path / "config.yaml"
-    config_file.write_text(yaml.safe_dump({"results_dir": config["results_dir"]}))
     out = tmp_path / "report"
     result = subprocess.run(
         [
@@ -69,9 +100,7 @@ def test_cli_verb(tmp_path):
             "-m",
             "paretonas",
             "report",
-            "--config",
-            str(config_file),
-            "--study-json",
+            "--study",
             str(study_json),
             "--finalists",
             str(finalists_yaml),
@@ -98,9 +127,7 @@ def test_cli_verb(tmp_path):
             "-m",
             "paretonas",
             "report",
-            "--config",
-            str(config_file),
-            "--study-json",
+            "--study",
             str(tmp_path / "nope.json"),
             "--finalists",
             str(finalists_yaml),

@@ -38,7 +38,7 @@ def test_three_objectives_every_file_table_and_finalist_marks(tmp_path, png_text
     study, _ = make_study(config)
     finalists_yaml, metrics, record = make_finalists(tmp_path, study, config)
     out = tmp_path / "report"
-    files = write_report(config, study, finalists_yaml, metrics, out)
+    files = write_report(study, finalists_yaml, metrics, out)
 
     expected = {"summary.csv", "summary.md"} | {f"confusion_{r}.png" for r in (1, 2, 3)}
     expected |= {f"{f}.{ext}" for f in FIGURES for ext in ("html", "png")}
@@ -58,6 +58,8 @@ def test_three_objectives_every_file_table_and_finalist_marks(tmp_path, png_text
 
     md = (out / "summary.md").read_text()
     assert "| rank | trial | why | test accuracy | test macro-F1 |" in md
+    assert "latency_ms (minimize; CPU latency, batch 1, measured)" in md  # says what it is
+    assert "params (minimize; parameters, deterministic)" in md
     assert f"| 1 | {rows[0]['trial']} | best f1 on the front \\| made up | 0.9312 |" in md
     assert "20 complete and feasible, 2 infeasible, 3 pruned); 2 failed" in md
     assert f"{record['hypervolume']['value']:.4f}" in md
@@ -79,7 +81,7 @@ def test_single_objective_study(tmp_path):
     study, _ = make_study(config, n_complete=12, n_infeasible=1)
     finalists_yaml, metrics, _ = make_finalists(tmp_path, study, config, k=2)
     out = tmp_path / "report"
-    files = {p.name for p in write_report(config, study, finalists_yaml, metrics, out)}
+    files = {p.name for p in write_report(study, finalists_yaml, metrics, out)}
     for stem in ("history_f1", "param_importances", "parallel_coordinate"):
         assert {f"{stem}.html", f"{stem}.png"} <= files
     assert not any(name.startswith(("pareto", "hypervolume")) for name in files)
@@ -94,7 +96,7 @@ def test_two_trials_skip_importances_with_a_placeholder(tmp_path):
     study, _ = make_study(config, n_complete=2, n_pruned=1, n_failed=1, n_infeasible=0)
     finalists_yaml, metrics, _ = make_finalists(tmp_path, study, config, k=1)
     out = tmp_path / "report"
-    files = {p.name for p in write_report(config, study, finalists_yaml, metrics, out)}
+    files = {p.name for p in write_report(study, finalists_yaml, metrics, out)}
     assert {"param_importances.png", "param_importances.html", "pareto_front.png"} <= files
     check_png(out / "param_importances.png")
     md = (out / "summary.md").read_text()
@@ -110,6 +112,6 @@ def test_no_feasible_trial_still_reports(tmp_path):
     finalists_yaml = tmp_path / "finalists.yaml"
     finalists_yaml.write_text(yaml.safe_dump({"study": study.study_name, "finalists": []}))
     out = tmp_path / "report"
-    files = {p.name for p in write_report(config, study, finalists_yaml, [], out)}
+    files = {p.name for p in write_report(study, finalists_yaml, [], out)}
     assert {"summary.md", "pareto_front.png", "hypervolume.html", "history_f1.png"} <= files
     assert "no complete feasible trial" in (out / "summary.md").read_text()

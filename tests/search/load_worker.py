@@ -15,12 +15,23 @@ from paretonas.search.loop import run_until_done
 from paretonas.search.storage import open_storage, resolve_storage
 
 
-def run_load(kind: str, directory: Path, workers: int = 8, n_trials: int = 200,
-             env: dict | None = None) -> list[int]:  # fmt: skip
+def run_load(
+    kind: str, directory: Path, workers: int = 8, n_trials: int = 200, env: dict | None = None
+) -> list[int]:
     """Start ``workers`` processes of this script on study "load"; the trial numbers they ran.
     Each must exit 0 without "locked" in its stderr."""
-    command = [sys.executable, __file__, "--storage", kind, "--dir", str(directory),
-               "--study", "load", "--n-trials", str(n_trials)]  # fmt: skip
+    command = [
+        sys.executable,
+        __file__,
+        "--storage",
+        kind,
+        "--dir",
+        str(directory),
+        "--study",
+        "load",
+        "--n-trials",
+        str(n_trials),
+    ]
     procs = [
         subprocess.Popen(
             [*command, "--worker", str(i)],
@@ -42,8 +53,12 @@ def run_load(kind: str, directory: Path, workers: int = 8, n_trials: int = 200,
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--storage", choices=["sqlite", "journal", "env"], required=True,
-                        help="env: the URL in $PARETONAS_STORAGE (PostgreSQL)")  # fmt: skip
+    parser.add_argument(
+        "--storage",
+        choices=["sqlite", "journal", "env"],
+        required=True,
+        help="env: the URL in $PARETONAS_STORAGE (PostgreSQL)",
+    )
     parser.add_argument("--dir", required=True)
     parser.add_argument("--study", required=True)
     parser.add_argument("--n-trials", type=int, required=True)
@@ -61,10 +76,12 @@ def main() -> None:
         return x * x
 
     started = time.perf_counter()
-    run_until_done(study, objective, args.n_trials, max_failures=0,
-                   journal=args.storage == "journal")  # fmt: skip
-    print(json.dumps({"worker": args.worker, "trials": ran,
-                      "seconds": time.perf_counter() - started}))  # fmt: skip
+    run_until_done(
+        study, objective, args.n_trials, max_failures=0, journal=args.storage == "journal"
+    )
+    print(
+        json.dumps({"worker": args.worker, "trials": ran, "seconds": time.perf_counter() - started})
+    )
 
 
 if __name__ == "__main__":

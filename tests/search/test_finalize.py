@@ -12,15 +12,14 @@ import yaml
 
 from paretonas.finalize import FinalizeError, finalize
 from paretonas.search.archive import load_weights
-from paretonas.search.worker import run_worker
-from tests.search.conftest import fast_space, search_config
+from tests.search.conftest import fast_space, run_search, search_config
 
 
 @pytest.fixture(scope="module")
 def archived_trial(tmp_path_factory, digits_dir):
     tmp = tmp_path_factory.mktemp("finalize")
     config = search_config(tmp, fast_space(tmp), n_trials=1)
-    report = run_worker(config, 0, digits_dir)
+    report = run_search(config, digits_dir)
     return tmp / "results" / "search" / report["study"] / "trials" / "0"
 
 
@@ -28,8 +27,13 @@ def test_finalize_retrains_tests_and_exports(tmp_path, archived_trial, digits_di
     out = tmp_path / "finalist"
     metrics = finalize(archived_trial, digits_dir, out, epochs=3)
     assert {p.name for p in out.iterdir()} == {
-        "model.yaml", "hparams.yaml", "weights.pt", "metrics.json", "model.ts", "model.onnx",
-    }  # fmt: skip
+        "model.yaml",
+        "hparams.yaml",
+        "weights.pt",
+        "metrics.json",
+        "model.ts",
+        "model.onnx",
+    }
     assert json.loads((out / "metrics.json").read_text()) == metrics
     assert metrics["test"]["samples"] == 359 and 0 <= metrics["test"]["accuracy"] <= 1
     assert len(metrics["test"]["confusion_matrix"]) == 10
@@ -63,10 +67,24 @@ def test_finalize_cli_on_any_archived_trial(tmp_path, archived_trial, digits_dir
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump({"finalize": {"epochs": 1, "export": False}}))
     result = subprocess.run(
-        [sys.executable, "-m", "paretonas", "finalize", "--config", str(config), "--trial",
-         str(archived_trial), "--data", str(digits_dir), "--out", str(tmp_path / "f")],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "paretonas",
+            "finalize",
+            "--config",
+            str(config),
+            "--trial",
+            str(archived_trial),
+            "--data",
+            str(digits_dir),
+            "--out",
+            str(tmp_path / "f"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     metrics = json.loads((tmp_path / "f" / "metrics.json").read_text())
     assert metrics["epochs"] == 1 and metrics["exports"] == {"skipped": "config"}

@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,9 +15,13 @@ import pytest
 import yaml
 from optuna.trial import TrialState
 
+from paretonas.cli.search_worker import command as worker_command
+from paretonas.search import attrs
 from paretonas.search.storage import open_storage, resolve_storage
-from tests.search.conftest import fast_space, search_config
+from tests.search.conftest import fast_space, load, search_config, start
 from tests.search.load_worker import run_load
+
+pytestmark = pytest.mark.slow  # real tools and servers: not in the fast loop
 
 STORAGES = ["sqlite", "journal"]
 
@@ -36,33 +39,37 @@ def test_eight_workers_share_one_study(tmp_path, kind):
     assert len(study.trials) <= 200 + 8  # at most one overshoot per worker
 
 
-def _worker_cmd(config_path: Path, data_dir: Path) -> list[str]:
-    return [sys.executable, "-m", "paretonas", "search-worker", "--config", str(config_path),
-            "--worker-id", "0", "--data", str(data_dir)]  # fmt: skip
+def _worker_cmd(config: dict, data_dir: Path) -> list[str]:
+    """Start the study of ``config`` (written beside it as config.yaml); the worker command."""
+    config_path = Path(config["results_dir"]).parent / "config.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    return worker_command(config_path, start(config, data_dir), data_dir, 0)
 
 
 @pytest.mark.parametrize("kind", STORAGES)
 def test_kill_9_mid_trial_then_rerun(tmp_path, digits_dir, kind):
-    config = search_config(tmp_path, fast_space(tmp_path, epochs=6), n_trials=5, storage=kind,
-                           heartbeat_interval=1, grace_period=3)  # fmt: skip
-    config_path = tmp_path / "config.yaml"
-    config_path.write_text(yaml.safe_dump(config))
+    config = search_config(
+        tmp_path,
+        fast_space(tmp_path, epochs=6),
+        n_trials=5,
+        storage=kind,
+        heartbeat_interval=1,
+        grace_period=3,
+    )
     env = {**os.environ, "PARETONAS_STORAGE": ""}
-    proc = subprocess.Popen(_worker_cmd(config_path, digits_dir), env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    command = _worker_cmd(config, digits_dir)
+    proc = subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
     study = None
     deadline = time.time() + 120
     while time.time() < deadline:  # wait for: >= 1 finished trial and one running
         time.sleep(0.3)
-        names = list((tmp_path / "results" / "search").glob("paretonas-*"))
-        if not names:
-            continue
-        info = resolve_storage(kind, names[0], env_var="PARETONAS_LOAD_TEST_UNSET")
-        try:
-            study = optuna.load_study(study_name=names[0].name, storage=open_storage(info))
-        except Exception:
-            continue
+        study = load(config)
         states = [t.state for t in study.get_trials(deepcopy=False)]
         if TrialState.COMPLETE in states and states[-1] == TrialState.RUNNING:
             break
@@ -73,8 +80,7 @@ def test_kill_9_mid_trial_then_rerun(tmp_path, digits_dir, kind):
     killed = [t.number for t in study.get_trials() if t.state == TrialState.RUNNING]
     assert before and killed
 
-    rerun = subprocess.run(_worker_cmd(config_path, digits_dir), env=env, capture_output=True,
-                           text=True, timeout=300)  # fmt: skip
+    rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     trials = study.get_trials()
     assert not [t for t in trials if t.state == TrialState.RUNNING]
@@ -82,18 +88,25 @@ def test_kill_9_mid_trial_then_rerun(tmp_path, digits_dir, kind):
     for number, old in before.items():  # nothing finished was lost or changed
         assert trials[number].state == old.state and trials[number].values == old.values
     assert all(trials[n].state == TrialState.FAIL for n in killed)
-    retried = [t for t in trials if t.number not in before and t.number not in killed
-               and t.params == trials[killed[0]].params]  # fmt: skip
+    retried = [
+        t
+        for t in trials
+        if t.number not in before
+        and t.number not in killed
+        and t.params == trials[killed[0]].params
+    ]
     assert retried, "the killed trial's parameters were not re-run"
 
 
 def test_sigterm_ends_the_trial_and_requeues_it(tmp_path, digits_dir):
     config = search_config(tmp_path, fast_space(tmp_path, epochs=30), n_trials=3)
-    config_path = tmp_path / "config.yaml"
-    config_path.write_text(yaml.safe_dump(config))
     report = tmp_path / "report.json"
-    proc = subprocess.Popen([*_worker_cmd(config_path, digits_dir), "--report", str(report)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [*_worker_cmd(config, digits_dir), "--report", str(report)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.time() + 120
     trials_dir = None
     while time.time() < deadline:  # wait until a trial is training (its config is archived)
@@ -109,10 +122,9 @@ def test_sigterm_ends_the_trial_and_requeues_it(tmp_path, digits_dir):
     assert proc.returncode == 143, err[-2000:]
     assert "re-run to continue" in err.strip().splitlines()[-1]  # a clean exit, not a crash
     assert not report.exists()  # the Snakemake output is only written when the study is done
-    info = resolve_storage("sqlite", trials_dir.parent, env_var="PARETONAS_LOAD_TEST_UNSET")
-    study = optuna.load_study(study_name=trials_dir.parent.name, storage=open_storage(info))
+    study = load(config)
     first = study.trials[0]
-    assert first.state == TrialState.FAIL and first.user_attrs["fail_reason"] == "terminated"
+    assert first.state == TrialState.FAIL and first.user_attrs[attrs.FAIL_REASON] == "terminated"
     assert study.trials[1].state == TrialState.WAITING
     assert study.trials[1].system_attrs["fixed_params"] == first.params  # re-queued
     metrics = json.loads((trials_dir / "0" / "metrics.json").read_text())
@@ -131,9 +143,8 @@ def test_walltime_budget_stops_taking_trials(tmp_path, digits_dir, monkeypatch):
     monkeypatch.delenv("SLURM_JOB_END_TIME")
     assert WalltimeBudget.from_env(None, time.time()).deadline is None
     config = search_config(tmp_path, fast_space(tmp_path), n_trials=50, walltime_s=1)
-    config_path = tmp_path / "config.yaml"
-    config_path.write_text(yaml.safe_dump(config))
-    result = subprocess.run(_worker_cmd(config_path, digits_dir), capture_output=True, text=True,
-                            timeout=300)  # fmt: skip
+    result = subprocess.run(
+        _worker_cmd(config, digits_dir), capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 75, result.stderr[-2000:]
     assert "walltime" in result.stderr

@@ -73,44 +73,73 @@ def test_parameter_names_are_scoped_by_branch():
 def test_hparams_flatten_branches():
     space = SearchSpace(DEFAULT, "<test>")
     trial = optuna.trial.FixedTrial(
-        {"stem/out_channels": 16, "stem/activation": "ReLU", "m1": "Pass", "m2": "Pass",
-         "m3": "Pass", "head_dropout": 0.0, "optimizer": "sgd", "optimizer/sgd/lr": 0.1,
-         "optimizer/sgd/momentum": 0.9, "optimizer/sgd/nesterov": True, "weight_decay": 1e-4,
-         "batch_size": 32, "label_smoothing": 0.0, "schedule": "cosine"}
-    )  # fmt: skip
+        {
+            "stem/out_channels": 16,
+            "stem/activation": "ReLU",
+            "m1": "Pass",
+            "m2": "Pass",
+            "m3": "Pass",
+            "head_dropout": 0.0,
+            "optimizer": "sgd",
+            "optimizer/sgd/lr": 0.1,
+            "optimizer/sgd/momentum": 0.9,
+            "optimizer/sgd/nesterov": True,
+            "weight_decay": 1e-4,
+            "batch_size": 32,
+            "label_smoothing": 0.0,
+            "schedule": "cosine",
+        }
+    )
     sample = space.sample(trial, SHAPES[0])
     assert sample.hparams["optimizer"] == "sgd"
     assert sample.hparams["momentum"] == 0.9 and sample.hparams["nesterov"] is True
     assert sample.hparams["epochs"] == 8
     assert [row.module for row in sample.spec.backbone] == [
-        "Conv", "GlobalAvgPool", "Flatten", "Linear",
-    ]  # fmt: skip
+        "Conv",
+        "GlobalAvgPool",
+        "Flatten",
+        "Linear",
+    ]
 
 
 BAD = [
     (space_with(modules={"Conv5": {}}), ["model.modules.Conv5", "unknown module 'Conv5'"]),
-    (space_with(modules={"Conv": {"out_channels": {"int": [64, 16]}}}),
-     ["model.modules.Conv.out_channels", "low 64 > high 16"]),
-    (space_with(modules={"Conv": {"kernel": 3}}),
-     ["model.modules.Conv.kernel", "not a searchable"]),
-    (space_with(modules={"Conv": {"stride": 2}}),
-     ["model.modules.Conv.stride", "comes from the slot"]),
+    (
+        space_with(modules={"Conv": {"out_channels": {"int": [64, 16]}}}),
+        ["model.modules.Conv.out_channels", "low 64 > high 16"],
+    ),
+    (
+        space_with(modules={"Conv": {"kernel": 3}}),
+        ["model.modules.Conv.kernel", "not a searchable"],
+    ),
+    (
+        space_with(modules={"Conv": {"stride": 2}}),
+        ["model.modules.Conv.stride", "comes from the slot"],
+    ),
     (space_with(repeat={"int": [1, 3], "log": True, "step": 2}), ["model.repeat", "step and log"]),
-    (space_with(stride={"float": [0, 1], "log": True}),
-     ["model.stride", "log scale needs low > 0"]),
+    (
+        space_with(stride={"float": [0, 1], "log": True}),
+        ["model.stride", "log scale needs low > 0"],
+    ),
     (space_with(stride={"uniform": [1, 2]}), ["model.stride", "exactly one of int, float"]),
     (space_with(head_dropout={"categorical": []}), ["model.head_dropout", "non-empty list"]),
     (space_with(slots=0), ["model.slots", "integer >= 1"]),
     (space_with(style="grid"), ["model.style", "macro or cell"]),
     (space_with(slot=3), ["model", "unknown key(s) ['slot']"]),
     ({"model": DEFAULT["model"]}, ["missing top-level key 'hparams'"]),
-    ({"model": {"style": "macro", "stem": {"out_channels": 8}}, "hparams": {}},
-     ["model", "missing key(s)", "modules", "slots"]),
-    ({"model": DEFAULT["model"], "hparams": {"lr": {"float": ["a", 1]}}},
-     ["hparams.lr", "expected [low, high] numbers"]),
-    ({"model": {**CELL, "normal": {"categorical": ["Bottleneck"]}}, "hparams": {}},
-     ["model.normal", "'Bottleneck' has no entry under modules"]),
-]  # fmt: skip
+    (
+        {"model": {"style": "macro", "stem": {"out_channels": 8}}, "hparams": {}},
+        ["model", "missing key(s)", "modules", "slots"],
+    ),
+    (
+        {"model": DEFAULT["model"], "hparams": {"lr": {"float": ["a", 1]}}},
+        ["hparams.lr", "expected [low, high] numbers"],
+    ),
+    (
+        {"model": {**CELL, "normal": {"categorical": ["Bottleneck"]}}, "hparams": {}},
+        ["model.normal", "'Bottleneck' has no entry under modules"],
+    ),
+]
 
 
 @pytest.mark.parametrize(("data", "expected"), BAD)

@@ -13,12 +13,15 @@ from paretonas.search.storage import open_storage, redact, resolve_storage
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
-        ("postgresql://optuna:s3cret@127.0.0.1:5433/db", "postgresql://optuna:***@127.0.0.1:5433/db"),
+        (
+            "postgresql://optuna:s3cret@127.0.0.1:5433/db",
+            "postgresql://optuna:***@127.0.0.1:5433/db",
+        ),
         ("postgresql+psycopg2://u:p@h/db", "postgresql+psycopg2://u:***@h/db"),
         ("postgresql://u@h/db", "postgresql://u@h/db"),
         ("sqlite:///results/study.db", "sqlite:///results/study.db"),
     ],
-)  # fmt: skip
+)
 def test_redact(url, expected):
     assert redact(url) == expected
 

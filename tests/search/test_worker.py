@@ -14,69 +14,74 @@ import torch
 from optuna.trial import TrialState
 
 import paretonas.search.objective as objective_module
+from paretonas.cli.search_study import start_from_config
 from paretonas.models import ModelSpec, build_model, count_params
+from paretonas.search import attrs
 from paretonas.search.archive import load_trial, load_weights
-from paretonas.search.worker import open_study, run_worker, study_handle
-from tests.search.conftest import fast_space, search_config
-
-
-def load(config, digits_dir) -> optuna.Study:
-    handle = study_handle(config, digits_dir)
-    return optuna.load_study(study_name=handle.name, storage=handle.storage.url)
+from tests.search.conftest import fast_space, load, run_search, search_config, study_json
 
 
 def test_identity_and_continuation(tmp_path, digits_dir):
     space = fast_space(tmp_path)
     config = search_config(tmp_path, space, n_trials=3)
-    first = run_worker(config, 0, digits_dir)
+    first = run_search(config, digits_dir)
     assert first["study_states"]["complete"] + first["study_states"]["pruned"] == 3
     assert len(first["trials"]) == 3
 
     more = search_config(tmp_path, space, n_trials=5)  # a larger budget: same study
-    second = run_worker(more, 0, digits_dir)
+    second = run_search(more, digits_dir)
     assert second["study"] == first["study"]
     assert [t["number"] for t in second["trials"]] == [3, 4]  # only the extra trials ran
 
-    again = run_worker(more, 0, digits_dir)  # nothing left to do
+    again = run_search(more, digits_dir)  # nothing left to do
     assert again["trials"] == [] and again["study"] == first["study"]
 
     changed = search_config(tmp_path, fast_space(tmp_path, epochs=3), n_trials=2)
-    assert run_worker(changed, 0, digits_dir)["study"] != first["study"]
+    assert run_search(changed, digits_dir)["study"] != first["study"]
     other_seed = search_config(tmp_path, space, n_trials=2)
     other_seed["seed"] = 1
-    assert study_handle(other_seed, digits_dir).name != first["study"]
+    elsewhere = tmp_path / "other" / "study.json"
+    assert start_from_config(other_seed, elsewhere, digits_dir).name != first["study"]
     record = json.loads(
         (tmp_path / "results" / "search" / first["study"] / "study.json").read_text()
     )
     assert record["name"] == first["study"] and record["storage"]["kind"] == "sqlite"
     assert record["hashed"]["seed"] == 0 and "space" in record["hashed"]
+    assert record["objectives"] == [
+        ["f1", "maximize"],
+        ["params", "minimize"],
+        ["latency_ms", "minimize"],
+    ]  # the copy inside the study dir
 
 
 def test_same_seed_same_trials(tmp_path, digits_dir):
     # TPE takes over after 2 startup trials; it is deterministic only if it never sees a
     # measured value, so this study scores F1 and params only (latency is a measurement).
-    objectives = [{"name": "f1", "direction": "maximize"},
-                  {"name": "params", "direction": "minimize"}]  # fmt: skip
+    objectives = [
+        {"name": "f1", "direction": "maximize"},
+        {"name": "params", "direction": "minimize"},
+    ]
     runs = []
     for name in ("a", "b"):
-        config = search_config(tmp_path / name, fast_space(tmp_path), n_trials=4,
-                               objectives=objectives)  # fmt: skip
-        run_worker(config, 0, digits_dir)
-        runs.append(load(config, digits_dir).trials)
+        config = search_config(
+            tmp_path / name, fast_space(tmp_path), n_trials=4, objectives=objectives
+        )
+        run_search(config, digits_dir)
+        runs.append(load(config).trials)
     for one, two in zip(*runs, strict=True):
         assert one.params == two.params
         assert one.state == two.state
-        assert one.user_attrs.get("val_f1_curve") == two.user_attrs.get("val_f1_curve")
+        assert one.user_attrs.get(attrs.CURVE) == two.user_attrs.get(attrs.CURVE)
         if one.values:
             assert one.values == two.values
 
 
 def test_every_trial_is_archived_and_rebuildable(tmp_path, digits_dir):
     config = search_config(tmp_path, fast_space(tmp_path), n_trials=4)
-    run_worker(config, 0, digits_dir)
-    study = load(config, digits_dir)
+    run_search(config, digits_dir)
+    study = load(config)
     for trial in study.trials:
-        spec, hparams, metrics = load_trial(trial.user_attrs["archive"])
+        spec, hparams, metrics = load_trial(trial.user_attrs[attrs.ARCHIVE])
         assert metrics["number"] == trial.number and metrics["state"] in {"complete", "pruned"}
         assert {"cpu", "cores", "torch"} <= set(metrics["hardware"])
         model = build_model(spec)  # from model.yaml alone
@@ -96,17 +101,18 @@ def test_constraints_prefilter_untrained(tmp_path, digits_dir, monkeypatch):
     monkeypatch.setattr(
         objective_module, "fit", lambda *a, **k: trained.append(1) or real_fit(*a, **k)
     )
-    config = search_config(tmp_path, fast_space(tmp_path), n_trials=6,
-                           constraints={"params_max": 3000})  # fmt: skip
-    run_worker(config, 0, digits_dir)
-    study = load(config, digits_dir)
-    infeasible = [t for t in study.trials if t.user_attrs.get("infeasible")]
+    config = search_config(
+        tmp_path, fast_space(tmp_path), n_trials=6, constraints={"params_max": 3000}
+    )
+    run_search(config, digits_dir)
+    study = load(config)
+    infeasible = [t for t in study.trials if t.user_attrs.get(attrs.INFEASIBLE)]
     assert infeasible, "expected some sampled models above 3000 parameters"
     for trial in infeasible:
         assert trial.state == TrialState.COMPLETE
-        assert trial.system_attrs["constraints:params"] > 0
+        assert trial.constraints["params"] > 0
         assert trial.values[0] == 0.0 and trial.values[1] > 3000
-        metrics = json.loads((Path(trial.user_attrs["archive"]) / "metrics.json").read_text())
+        metrics = json.loads((Path(trial.user_attrs[attrs.ARCHIVE]) / "metrics.json").read_text())
         assert metrics["state"] == "infeasible" and "params" in metrics["reason"]
     assert len(trained) == len(study.trials) - len(infeasible)
     assert all(t.values[1] <= 3000 for t in study.best_trials)
@@ -114,13 +120,17 @@ def test_constraints_prefilter_untrained(tmp_path, digits_dir, monkeypatch):
 
 def test_identical_configuration_is_reused(tmp_path, digits_dir):
     config = search_config(tmp_path, fast_space(tmp_path), n_trials=1)
-    run_worker(config, 0, digits_dir)
-    study = open_study(config, study_handle(config, digits_dir), 0)
+    run_search(config, digits_dir)
+    study = load(config)
     study.enqueue_trial(study.trials[0].params)
-    run_worker(search_config(tmp_path, fast_space(tmp_path), n_trials=2), 0, digits_dir)
-    trials = load(config, digits_dir).trials
-    assert trials[1].user_attrs["reused_from"] == 0
+    run_search(search_config(tmp_path, fast_space(tmp_path), n_trials=2), digits_dir)
+    trials = load(config).trials
+    assert trials[1].user_attrs[attrs.REUSED_FROM] == 0
     assert trials[1].values == trials[0].values
+    first, second = (load_trial(t.user_attrs[attrs.ARCHIVE])[2] for t in trials)
+    assert second["reused_from"] == 0
+    assert second["objectives"] == first["objectives"]  # named, as a trained trial records
+    assert second["costs"] == first["costs"] and second["costs"]["params"] > 0
 
 
 def test_a_failing_trial_does_not_stop_the_worker(tmp_path, digits_dir, monkeypatch):
@@ -135,42 +145,58 @@ def test_a_failing_trial_does_not_stop_the_worker(tmp_path, digits_dir, monkeypa
 
     monkeypatch.setattr(objective_module, "fit", flaky_fit)
     config = search_config(tmp_path, fast_space(tmp_path), n_trials=3)
-    report = run_worker(config, 0, digits_dir)
-    failed = [t for t in load(config, digits_dir).trials if t.state == TrialState.FAIL]
-    assert len(failed) == 1 and "boom in trial two" in failed[0].user_attrs["fail_reason"]
-    metrics = json.loads((Path(failed[0].user_attrs["archive"]) / "metrics.json").read_text())
+    report = run_search(config, digits_dir)
+    failed = [t for t in load(config).trials if t.state == TrialState.FAIL]
+    assert len(failed) == 1 and "boom in trial two" in failed[0].user_attrs[attrs.FAIL_REASON]
+    metrics = json.loads((Path(failed[0].user_attrs[attrs.ARCHIVE]) / "metrics.json").read_text())
     assert metrics["state"] == "fail" and "FloatingPointError" in metrics["reason"]
     assert report["study_states"]["complete"] + report["study_states"]["pruned"] == 3
 
 
 def test_optuna_cli_lists_our_pareto_trials(tmp_path, digits_dir):
     config = search_config(tmp_path, fast_space(tmp_path), n_trials=3)
-    run_worker(config, 0, digits_dir)
-    handle = study_handle(config, digits_dir)
+    run_search(config, digits_dir)
+    record = json.loads(study_json(config).read_text())
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "optuna"), "best-trials",
-         "--storage", handle.storage.url, "--study-name", handle.name, "-f", "json"],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [
+            str(Path(sys.executable).parent / "optuna"),
+            "best-trials",
+            "--storage",
+            f"sqlite:///{study_json(config).parent / record['directory']}/study.db",
+            "--study-name",
+            record["name"],
+            "-f",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     listed = {row["number"] for row in json.loads(result.stdout)}
-    assert listed == {t.number for t in load(config, digits_dir).best_trials}
+    assert listed == {t.number for t in load(config).best_trials}
     assert torch.get_num_threads() == 1  # the worker pinned this process to one thread
 
 
 @pytest.mark.parametrize("sampler", ["nsga2", "random"])
 def test_other_samplers(tmp_path, digits_dir, sampler):
     config = search_config(tmp_path, fast_space(tmp_path), n_trials=3, sampler=sampler)
-    report = run_worker(config, 0, digits_dir)
+    report = run_search(config, digits_dir)
     assert report["study_states"]["complete"] + report["study_states"]["pruned"] == 3
 
 
 def test_single_objective_uses_optuna_pruner(tmp_path, digits_dir):
-    config = search_config(tmp_path, fast_space(tmp_path, epochs=4), n_trials=8,
-                           objectives=[{"name": "f1"}])  # fmt: skip
+    config = search_config(
+        tmp_path, fast_space(tmp_path, epochs=4), n_trials=10, objectives=[{"name": "f1"}]
+    )
     config["pruning"].update(single_objective_pruner="median", min_epochs=1)
-    run_worker(config, 0, digits_dir)
-    study = load(config, digits_dir)
+    run_search(config, digits_dir)
+    study = load(config)
     assert study.directions == [optuna.study.StudyDirection.MAXIMIZE]
-    assert isinstance(study.trials[-1].intermediate_values, dict)
-    assert all(len(t.intermediate_values) >= 1 for t in study.trials if t.state.is_finished())
+    finished = [t for t in study.trials if t.state.is_finished()]
+    assert all(len(t.intermediate_values) >= 1 for t in finished)  # F1 reported every epoch
+    pruned = [t for t in study.trials if t.state == TrialState.PRUNED]
+    assert pruned, "the median pruner stopped no trial"
+    for trial in pruned:
+        assert trial.user_attrs[attrs.PRUNE_REASON].startswith("MedianPruner pruned at epoch")
+        assert len(trial.intermediate_values) < 4  # it did stop before the last epoch

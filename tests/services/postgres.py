@@ -61,15 +61,28 @@ class PostgresServer:
         self.data = root / "data"
 
     def _as_postgres(self, *args: str, timeout: int = START_TIMEOUT_S) -> None:
-        subprocess.run(["runuser", "-u", "postgres", "--", *args], check=True,
-                       capture_output=True, text=True, timeout=timeout)  # fmt: skip
+        subprocess.run(
+            ["runuser", "-u", "postgres", "--", *args],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
     def init(self) -> PostgresServer:
         self.root.mkdir(parents=True, exist_ok=True)
         shutil.chown(self.root, "postgres", "postgres")
-        self._as_postgres(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres",
-                          "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync",
-                          f"--pwfile={self._pwfile()}")  # fmt: skip
+        self._as_postgres(
+            str(self.bin / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+            "--no-sync",
+            f"--pwfile={self._pwfile()}",
+        )
         self.start()
         self.sql("CREATE ROLE optuna LOGIN PASSWORD 'optuna-secret'")
         self.sql("CREATE DATABASE optuna OWNER optuna")
@@ -82,10 +95,20 @@ class PostgresServer:
         return path
 
     def start(self) -> None:
-        self._as_postgres(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l",
-                          str(self.root / "server.log"), "-w", "-t", str(START_TIMEOUT_S), "-o",
-                          f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} "
-                          f"-c fsync=off -c max_connections=200", "start")  # fmt: skip
+        self._as_postgres(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.root / "server.log"),
+            "-w",
+            "-t",
+            str(START_TIMEOUT_S),
+            "-o",
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} "
+            f"-c fsync=off -c max_connections=200",
+            "start",
+        )
         deadline = time.time() + START_TIMEOUT_S
         while time.time() < deadline:
             with socket.socket() as sock:
@@ -95,8 +118,9 @@ class PostgresServer:
         raise RuntimeError(f"PostgreSQL did not listen on {self.port}")
 
     def stop(self, mode: str = "fast") -> None:
-        self._as_postgres(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w",
-                          "-t", "30", "stop")  # fmt: skip
+        self._as_postgres(
+            str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "-t", "30", "stop"
+        )
 
     def kill(self) -> None:
         """Teardown that never hangs: the postmaster's pid from postmaster.pid, SIGKILL."""
@@ -106,9 +130,25 @@ class PostgresServer:
                 os.kill(int(pid_file.read_text().split()[0]), 9)
 
     def sql(self, statement: str) -> None:
-        subprocess.run([str(self.bin / "psql"), "-h", str(self.root), "-p", str(self.port),
-                        "-U", "postgres", "-qv", "ON_ERROR_STOP=1", "-c", statement],
-                       check=True, capture_output=True, text=True, timeout=30)  # fmt: skip
+        subprocess.run(
+            [
+                str(self.bin / "psql"),
+                "-h",
+                str(self.root),
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-qv",
+                "ON_ERROR_STOP=1",
+                "-c",
+                statement,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
 
     @property
     def url(self) -> str:

@@ -9,6 +9,7 @@ root, tests that need the cluster skip with that reason (fail when PARETONAS_REQ
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import shutil
 import signal
@@ -31,10 +32,25 @@ def unavailable_reason() -> str | None:
             return f"{tool} is missing (apt-get install slurmctld slurmd slurm-client munge)"
     if os.geteuid() != 0:
         return "starting slurmctld/slurmd/munged needs root"
-    try:
-        import snakemake_executor_plugin_slurm  # noqa: F401
-    except ImportError:
-        return "snakemake-executor-plugin-slurm is not installed (pip install -e '.[slurm]')"
+    if plugin_path() is None:
+        return (
+            "snakemake-executor-plugin-slurm is not installed (make setup-slurm, or make test "
+            "installs it for this test into .slurm-plugin/)"
+        )
+    return None
+
+
+def plugin_path() -> str | None:
+    """Where Snakemake finds the SLURM executor plugin: "" when it is in this environment
+    (``make setup-slurm``), else the folder ``make test`` installs it into for this test alone
+    (``PARETONAS_SLURM_PLUGIN_PATH``; it is kept out of .venv because, once importable, the
+    plugin runs ``scontrol`` with a 10 s timeout at every Snakemake start on a host with SLURM
+    clients and no controller); None when neither has it."""
+    if importlib.util.find_spec("snakemake_executor_plugin_slurm") is not None:
+        return ""
+    folder = os.environ.get("PARETONAS_SLURM_PLUGIN_PATH", "")
+    if folder and (Path(folder) / "snakemake_executor_plugin_slurm").is_dir():
+        return folder
     return None
 
 
@@ -88,16 +104,18 @@ PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
         Path("/run/munge").mkdir(parents=True, exist_ok=True)
         shutil.chown("/run/munge", "munge", "munge")
         if not Path("/run/munge/munged.pid").exists():
-            subprocess.run(["runuser", "-u", "munge", "--", "/usr/sbin/munged"], check=True,
-                           timeout=30)  # fmt: skip
+            subprocess.run(
+                ["runuser", "-u", "munge", "--", "/usr/sbin/munged"], check=True, timeout=30
+            )
         SLURM_CONF.parent.mkdir(parents=True, exist_ok=True)
         SLURM_CONF.write_text(self.config())
         subprocess.run(["slurmctld"], check=True, timeout=30)
         subprocess.run(["slurmd", "-N", "localhost"], check=True, timeout=30)
         deadline = time.time() + START_TIMEOUT_S
         while time.time() < deadline:
-            state = subprocess.run(["sinfo", "-h", "-o", "%t"], capture_output=True, text=True,
-                                   timeout=10).stdout.strip()  # fmt: skip
+            state = subprocess.run(
+                ["sinfo", "-h", "-o", "%t"], capture_output=True, text=True, timeout=10
+            ).stdout.strip()
             if state == "idle":
                 return self
             time.sleep(0.5)
@@ -107,8 +125,11 @@ PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
         """Never hangs: scontrol shutdown, then SIGKILL by pid whatever is left."""
         with contextlib.suppress(Exception):
             subprocess.run(["scontrol", "shutdown"], timeout=15, capture_output=True)
-        for pid_file in (self.root / "slurmctld.pid", self.root / "slurmd.pid",
-                         Path("/run/munge/munged.pid")):  # fmt: skip
+        for pid_file in (
+            self.root / "slurmctld.pid",
+            self.root / "slurmd.pid",
+            Path("/run/munge/munged.pid"),
+        ):
             with contextlib.suppress(Exception):
                 os.kill(int(pid_file.read_text().split()[0]), signal.SIGKILL)
             pid_file.unlink(missing_ok=True)

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from paretonas.models import Model, ModelSpec, build_model
-from paretonas.train import Split
+from paretonas.training import Split
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from paretonas.errors import ConfigError
-from paretonas.train import Augment, HParams
+from paretonas.training import Augment, HParams
 
 
 def test_defaults_round_trip():

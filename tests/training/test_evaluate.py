@@ -7,7 +7,7 @@ import torch
 from sklearn.metrics import confusion_matrix, f1_score
 
 from paretonas.errors import ConfigError
-from paretonas.train import HParams, Split, evaluate, fit, macro_f1
+from paretonas.training import HParams, Split, evaluate, fit, macro_f1
 
 
 def test_evaluate_agrees_with_sklearn(digits, make_model):

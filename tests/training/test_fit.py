@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from paretonas.errors import ConfigError
-from paretonas.train import (
+from paretonas.training import (
     OPTIMIZERS,
     SCHEDULES,
     Augment,
@@ -18,11 +18,12 @@ from paretonas.train import (
     Precision,
     Split,
     TrainingDiverged,
+    _loop,
+    _tensors,
     evaluate,
     fit,
     resolve_device,
 )
-from paretonas.training import _loop, _tensors
 
 FAST = HParams(epochs=2, lr=1e-2, batch_size=64)
 
@@ -67,8 +68,16 @@ def test_same_seed_same_numbers_and_weights(digits, make_model):
         assert torch.equal(weights_a[name], weights_b[name]), name
     torch.manual_seed(1234)
     assert torch.equal(after_a, torch.rand(1))  # the caller's RNG stream is untouched
-    other = fit(make_model(seed=3, dropout=0.2), train, val, hparams, mean=mean, std=std,
-                augment=augment, seed=8)  # fmt: skip
+    other = fit(
+        make_model(seed=3, dropout=0.2),
+        train,
+        val,
+        hparams,
+        mean=mean,
+        std=std,
+        augment=augment,
+        seed=8,
+    )
     assert figures(other) != history_a
 
 
@@ -90,8 +99,15 @@ def test_per_batch_normalization_gives_the_same_numbers(digits, make_model, monk
 def test_every_optimizer_and_schedule_trains(digits, make_model, optimizer, schedule):
     train, val, mean, std = digits
     lr = 0.05 if optimizer == "sgd" else 5e-3
-    hparams = HParams(optimizer=optimizer, schedule=schedule, lr=lr, epochs=3, batch_size=128,
-                      weight_decay=1e-4, nesterov=optimizer == "sgd")  # fmt: skip
+    hparams = HParams(
+        optimizer=optimizer,
+        schedule=schedule,
+        lr=lr,
+        epochs=3,
+        batch_size=128,
+        weight_decay=1e-4,
+        nesterov=optimizer == "sgd",
+    )
     result = fit(make_model(), train, val, hparams, mean=mean, std=std)
     lrs = [r.lr for r in result.history]
     assert all(math.isfinite(r.train_loss) for r in result.history)

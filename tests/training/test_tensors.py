@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from paretonas.errors import ConfigError, DataError
-from paretonas.train import (
+from paretonas.training import (
     Augment,
     DeviceImages,
     Split,

@@ -75,8 +75,12 @@ def make_project(parent: Path) -> Project:
     for name in PROJECT_FILES:
         source = REPO / name
         if source.is_dir():
-            shutil.copytree(source, root / name, symlinks=True,
-                            ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))  # fmt: skip
+            shutil.copytree(
+                source,
+                root / name,
+                symlinks=True,
+                ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"),
+            )
         elif source.exists():
             shutil.copy2(source, root / name)
     (root / ".dvc").mkdir()

@@ -11,8 +11,16 @@ from PIL import Image
 
 from tests.workflow.conftest import Project
 
-DATA_FILES = ["manifest.json", "full/train.pt", "full/val.pt", "full/test.pt",
-              "search/train.pt", "search/val.pt"]  # fmt: skip
+pytestmark = pytest.mark.slow  # real tools and servers: not in the fast loop
+
+DATA_FILES = [
+    "manifest.json",
+    "full/train.pt",
+    "full/val.pt",
+    "full/test.pt",
+    "search/train.pt",
+    "search/val.pt",
+]
 
 
 def md5s(root) -> dict[str, str]:
@@ -48,8 +56,10 @@ def test_idx_source_on_mnist(project):
     info = manifest(project)
     assert info["counts"]["all"]["total"] == 10_000
     assert info["input_shape"] == [1, 28, 28]
-    sums = dict(line.split()[::-1] for line in
-                project.path("data", "mnist-t10k", "MD5SUMS").read_text().splitlines())  # fmt: skip
+    sums = dict(
+        line.split()[::-1]
+        for line in project.path("data", "mnist-t10k", "MD5SUMS").read_text().splitlines()
+    )
     assert {k.split("/")[-1]: v for k, v in info["raw_md5"].items()} == sums
 
 

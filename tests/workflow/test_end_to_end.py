@@ -15,9 +15,22 @@ import yaml
 from optuna.trial import TrialState
 
 from paretonas.models import ModelSpec, build_model, count_params
+from paretonas.search import attrs
+from paretonas.search.study import open_study
 from tests.workflow.conftest import Project, copy_project, job_counts, make_project
 
-ALL_RULES = {"prepare_data", "search_study", "search_worker", "select", "finalize", "report"}
+pytestmark = pytest.mark.slow  # real tools and servers: not in the fast loop
+
+ALL_RULES = {
+    "prepare_data",
+    "search_study",
+    "search_worker",
+    "search_snapshot",
+    "select",
+    "finalize",
+    "report",
+}
+FROM_SEARCH = {"search_worker", "search_snapshot", "select", "finalize", "report"}
 
 
 @pytest.fixture(scope="module")
@@ -29,9 +42,12 @@ def finished(tmp_path_factory) -> tuple[Project, float]:
 
 
 def study_of(project: Project) -> optuna.Study:
-    record = json.loads(project.path("results", "search", "study.json").read_text())
-    url = f"sqlite:///{project.root / record['directory'] / 'study.db'}"
-    return optuna.load_study(study_name=record["name"], storage=url)
+    """The live study, through the one door every reader uses (paths relative to the project)."""
+    return open_study(project.path("results", "search", "study.json"))
+
+
+def snapshot_of(project: Project) -> optuna.Study:
+    return open_study(project.path("results", "search", "snapshot", "study.db"))
 
 
 def test_search_results(finished):
@@ -41,9 +57,9 @@ def test_search_results(finished):
     done = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
     assert len(done) >= 40
     assert not [t for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING)]
-    assert {t.user_attrs["worker"] for t in done} == {0, 1}, "both workers ran trials"
+    assert {t.user_attrs[attrs.WORKER] for t in done} == {0, 1}, "both workers ran trials"
     for trial in done:  # archived, rebuildable from model.yaml alone
-        archive = project.root / trial.user_attrs["archive"]
+        archive = project.root / trial.user_attrs[attrs.ARCHIVE]
         metrics = json.loads((archive / "metrics.json").read_text())
         assert (
             count_params(build_model(ModelSpec.from_yaml(archive / "model.yaml")))
@@ -53,6 +69,15 @@ def test_search_results(finished):
     assert len(study.best_trials) >= 3
     logs = "".join(p.read_text() for p in project.path("results", "logs").rglob("*.log"))
     assert "database is locked" not in logs
+    snapshot = snapshot_of(project)  # what select onwards read: the same trials, frozen
+    assert [(t.number, t.state, t.values) for t in snapshot.get_trials()] == [
+        (t.number, t.state, t.values) for t in trials
+    ]
+    assert snapshot.metric_names == ["f1", "params", "latency_ms"]
+    frozen = project.path("results", "search", "snapshot", "trials")
+    for trial in done:
+        live = project.root / trial.user_attrs[attrs.ARCHIVE] / "model.yaml"
+        assert (frozen / str(trial.number) / "model.yaml").read_text() == live.read_text()
     print(f"\nend to end: {len(done)} trials, {wall:.1f}s wall")
     assert wall < 600
 
@@ -67,9 +92,14 @@ def test_finalists_and_report(finished):
         out = project.path("results", "finalists", str(entry["rank"]))
         metrics = json.loads((out / "metrics.json").read_text())
         assert metrics["trial"] == entry["trial"]
-        assert metrics["test"]["accuracy"] >= 0.95, metrics["test"]["accuracy"]
-        assert (out / "model.yaml").read_text() == (project.root / entry["archive"] /
-                                                    "model.yaml").read_text()  # fmt: skip
+        # the rule admits finalists down to select.min_relative_score (0.9) x the best search
+        # F1, so a knee model may test lower than the best: well above chance (0.1) is the bar
+        floor = 0.95 if entry["rank"] == 1 else 0.85
+        assert metrics["test"]["accuracy"] >= floor, (entry, metrics["test"]["accuracy"])
+        assert entry["values"]["f1"] >= 0.9 * finalists["finalists"][0]["values"]["f1"]
+        assert (out / "model.yaml").read_text() == (
+            project.root / entry["archive"] / "model.yaml"
+        ).read_text()
         assert metrics["exports"]["onnx"]["max_abs_diff"] <= 1e-4
         assert (out / "model.onnx").is_file() and (out / "model.ts").is_file()
     for name in (
@@ -81,7 +111,7 @@ def test_finalists_and_report(finished):
         "param_importances.png",
         "parallel_coordinate.html",
     ):
-        assert project.path("results", "report", name).stat().st_size > 0, name  # fmt: skip
+        assert project.path("results", "report", name).stat().st_size > 0, name
     report = project.run("snakemake", "--report", "results/report.html")
     assert report.returncode == 0
     assert project.path("results", "report.html").stat().st_size > 100_000
@@ -112,13 +142,39 @@ def test_rerun_only_what_changed(finished, tmp_path, change, expected):
     assert set(job_counts(dry.stdout)) - {"all"} == expected
 
 
+def test_summary_lists_the_study_and_the_archives(finished):
+    summary = finished[0].snakemake("--summary").stdout.splitlines()
+    rules = {line.split("\t")[0]: line.split("\t")[2] for line in summary[1:] if "\t" in line}
+    assert rules["results/search/snapshot/study.db"] == "search_snapshot"
+    assert rules["results/search/snapshot/trials"] == "search_snapshot"
+    assert rules["results/search/study.json"] == "search_study"
+    assert rules["results/search/workers/0.json"] == "search_worker"
+
+
+# (edited package module, rules that must run again: and only those)
+CODE_EDITS = [
+    ("select.py", {"select", "finalize", "report"}),
+    ("training/_loop.py", FROM_SEARCH),
+    ("reporting/_summary.py", {"report"}),
+]
+
+
+@pytest.mark.parametrize(("module", "expected"), CODE_EDITS, ids=[m for m, _ in CODE_EDITS])
+def test_code_edits_rerun_what_they_touch(finished, tmp_path, module, expected):
+    project = copy_project(finished[0], tmp_path)
+    source = project.path("src", "paretonas", module)
+    source.write_text(source.read_text() + "\n# an edit\n")
+    assert set(job_counts(project.snakemake("-n").stdout)) - {"all"} == expected
+    project.snakemake("--touch", "--cores", "1")  # the documented way to accept an edit
+    assert "Nothing to be done" in project.snakemake("-n").stdout
+
+
 def test_more_trials_continue_the_same_study(finished, tmp_path):
     project = copy_project(finished[0], tmp_path)
     before = study_of(project)
     count_before = len(before.trials)
     project.set_config(search={"n_trials": 44})
-    expected = {"search_study", "search_worker", "select", "finalize", "report"}
-    assert set(job_counts(project.snakemake("-n").stdout)) - {"all"} == expected
+    assert set(job_counts(project.snakemake("-n").stdout)) - {"all"} == FROM_SEARCH
     project.snakemake("--cores", "4", "--until", "search_worker")
     after = study_of(project)
     assert after.study_name == before.study_name
@@ -129,15 +185,19 @@ def test_interrupted_finalize_then_rerun(finished, tmp_path):
     project = copy_project(finished[0], tmp_path)
     project.set_config(finalize={"epochs": 8, "export": False})  # shorter: still interruptible
     proc = subprocess.Popen(
-        ["snakemake", "--cores", "4", "--forcerun", "finalize"], cwd=project.root,
-        env=project.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        ["snakemake", "--cores", "4", "--forcerun", "finalize"],
+        cwd=project.root,
+        env=project.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         start_new_session=True,
-    )  # fmt: skip
+    )
     log = project.path("results", "logs", "finalize", "1.log")
+    log.unlink()  # Snakemake removes it too before the job; it comes back when the job starts
     deadline = time.time() + 120
-    started_at = log.stat().st_mtime
-    while time.time() < deadline and log.stat().st_mtime == started_at:
-        time.sleep(0.2)  # wait until finalize is really running (its log was rewritten)
+    while time.time() < deadline and not (log.exists() and "finalize_rank" in log.read_text()):
+        time.sleep(0.2)  # wait until finalize is really running (its first log line)
     time.sleep(2)
     proc.send_signal(signal.SIGTERM)
     proc.communicate(timeout=120)
@@ -145,15 +205,19 @@ def test_interrupted_finalize_then_rerun(finished, tmp_path):
     rerun = project.snakemake("--cores", "4")
     assert "finalize" in rerun.stdout + rerun.stderr
     for rank in (1, 2, 3):
-        metrics = json.loads(project.path("results", "finalists", str(rank), "metrics.json")
-                             .read_text())  # fmt: skip
+        metrics = json.loads(
+            project.path("results", "finalists", str(rank), "metrics.json").read_text()
+        )
         assert metrics["rank"] == rank
     assert "Nothing to be done" in project.snakemake("-n").stdout
 
 
 def md5_tree(root) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.md5(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}  # fmt: skip
+    return {
+        str(p.relative_to(root)): hashlib.md5(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_dvc_versions_the_finalists(finished, tmp_path):

@@ -1,15 +1,32 @@
-# Config validation (before anything runs) and the input functions shared by the rules.
-import json
+# Config validation (before anything runs), the package the rules run, and the input functions.
 import os
+import sys
+from pathlib import Path
 
 from snakemake.utils import validate
 
 
 validate(config, schema="../schemas/config.schema.yaml")
 
+# The rules run the package of this checkout (src/), whatever else is installed: the code the
+# digests below hash is the code the jobs import (jobs, SLURM ones too, inherit PYTHONPATH).
+SRC = str(Path(workflow.basedir).parent / "src")
+sys.path.insert(0, SRC)
+os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")])))
+
+from paretonas.code_digest import stage_digest  # noqa: E402  (stdlib only: starts fast)
+
 RESULTS = config["results_dir"]
 DATA_DIR = f"{RESULTS}/data"
 DATA_SPLITS = ["full/train", "full/val", "full/test", "search/train", "search/val"]
+SNAPSHOT = f"{RESULTS}/search/snapshot"
+
+
+def code(module):
+    """Digest of the package code a step runs, ``module`` and everything it imports (and the
+    scripts' shared glue). Every step's params carry it, so editing that code reruns the step
+    and what follows it; the README ("Re-runs") says how to accept an edit without that."""
+    return stage_digest(module, "paretonas.workflow_step")
 
 
 def data_outputs():
@@ -17,9 +34,22 @@ def data_outputs():
     return [f"{DATA_DIR}/manifest.json"] + [f"{DATA_DIR}/{s}.pt" for s in DATA_SPLITS]
 
 
+def data_dir(wildcards, input):
+    """The prepared data directory (the folder of the manifest a rule has as input)."""
+    return os.path.dirname(input.manifest)
+
+
 def search_outputs():
     """One report per search worker."""
     return [f"{RESULTS}/search/workers/{i}.json" for i in range(config["search"]["workers"])]
+
+
+def worker_options():
+    """How each worker runs (paretonas.search.worker.WorkerOptions)."""
+    search = config["search"]
+    keys = ["n_trials", "sampler", "n_startup_trials", "max_failures", "heartbeat_interval",
+            "grace_period", "walltime_s", "latency_runs", "device"]
+    return {**{key: search[key] for key in keys}, "pruning": config["pruning"]}
 
 
 def finalist_outputs(name="metrics.json"):
@@ -53,9 +83,3 @@ def data_source_inputs(wildcards):
     if config["data"]["source"] == "digits":
         return []
     return [config["data"]["path"]]
-
-
-def config_json(*sections):
-    """The validated config sections a step depends on, as one JSON string. Passed to the
-    CLI verb and tracked as a parameter, so changing a section reruns exactly its steps."""
-    return json.dumps({key: config[key] for key in sections}, sort_keys=True)

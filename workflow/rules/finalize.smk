@@ -4,6 +4,8 @@
 rule finalize:
     input:
         finalists=f"{RESULTS}/select/finalists.yaml",
+        trials=f"{SNAPSHOT}/trials",
+        manifest=f"{DATA_DIR}/manifest.json",
         splits=data_outputs(),
     output:
         metrics=f"{RESULTS}/finalists/{{rank}}/metrics.json",
@@ -11,9 +13,13 @@ rule finalize:
         model=f"{RESULTS}/finalists/{{rank}}/model.yaml",
         hparams=f"{RESULTS}/finalists/{{rank}}/hparams.yaml",
     params:
-        config=config_json("seed", "results_dir", "search", "finalize"),
-        data=lambda wildcards, input: os.path.dirname(input.splits[0]),
+        data=data_dir,
         out=lambda wildcards, output: os.path.dirname(output.metrics),
+        epochs=config["finalize"]["epochs"],
+        device=config["finalize"]["device"],
+        export=config["finalize"]["export"],
+        latency_runs=config["search"]["latency_runs"],
+        code=code("paretonas.finalize"),
     log:
         f"{RESULTS}/logs/finalize/{{rank}}.log",
     benchmark:
@@ -26,6 +32,5 @@ rule finalize:
         runtime=120,
     conda:
         "../envs/paretonas.yaml"
-    shell:
-        "paretonas finalize --config-json {params.config:q} --finalists {input.finalists} "
-        "--rank {wildcards.rank} --data {params.data} --out {params.out} > {log} 2>&1"
+    script:
+        "../scripts/finalize.py"

@@ -3,7 +3,7 @@
 
 rule report:
     input:
-        study=f"{RESULTS}/search/study.json",
+        study=f"{SNAPSHOT}/study.db",
         finalists=f"{RESULTS}/select/finalists.yaml",
         metrics=finalist_outputs(),
     output:
@@ -30,8 +30,8 @@ rule report:
         ),
         html=report_pages(),
     params:
-        config=config_json("seed", "results_dir", "search", "select"),
         out=lambda wildcards, output: os.path.dirname(output.summary),
+        code=code("paretonas.reporting"),
     log:
         f"{RESULTS}/logs/report.log",
     benchmark:
@@ -42,7 +42,5 @@ rule report:
         runtime=30,
     conda:
         "../envs/paretonas.yaml"
-    shell:
-        "paretonas report --config-json {params.config:q} --study-json {input.study} "
-        "--finalists {input.finalists} --metrics {input.metrics} --out {params.out} "
-        "--plotlyjs directory > {log} 2>&1"
+    script:
+        "../scripts/report.py"

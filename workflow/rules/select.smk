@@ -1,20 +1,24 @@
-# Select: the Pareto front of the study and its K finalists (K fixed by config).
+# Select: the Pareto front of the study snapshot and its K finalists (K fixed by config).
 
 
 rule select:
     input:
-        study=f"{RESULTS}/search/study.json",
-        workers=search_outputs(),
+        study=f"{SNAPSHOT}/study.db",
+        trials=f"{SNAPSHOT}/trials",
     output:
         pareto=f"{RESULTS}/select/pareto.csv",
         finalists=f"{RESULTS}/select/finalists.yaml",
     params:
-        config=config_json("seed", "results_dir", "search", "select"),
-        out=lambda wildcards, output: os.path.dirname(output.finalists),
+        k=config["select"]["k"],
+        min_relative_score=config["select"]["min_relative_score"],
+        code=code("paretonas.select"),
     log:
         f"{RESULTS}/logs/select.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
     conda:
         "../envs/paretonas.yaml"
-    shell:
-        "paretonas select --config-json {params.config:q} --study-json {input.study} "
-        "--out {params.out} > {log} 2>&1"
+    script:
+        "../scripts/select.py"

@@ -18,13 +18,23 @@ from paretonas.cli import (
     model_info,
     prepare_data,
     report,
+    search_snapshot,
     search_study,
     search_worker,
     select,
 )
 from paretonas.errors import ParetonasError
 
-VERBS = (model_info, prepare_data, search_study, search_worker, select, finalize, report)
+VERBS = (
+    model_info,
+    prepare_data,
+    search_study,
+    search_worker,
+    search_snapshot,
+    select,
+    finalize,
+    report,
+)
 
 
 def make_parser() -> argparse.ArgumentParser:

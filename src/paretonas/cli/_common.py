@@ -7,12 +7,18 @@ import argparse
 from paretonas.config import load_config
 
 
-def add_config_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--config FILE`` or ``--config-json TEXT`` (what Snakemake rules pass)."""
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--config", metavar="FILE", help="workflow config YAML")
-    source.add_argument("--config-json", metavar="TEXT", help="workflow config as JSON/YAML text")
+def add_config_argument(parser: argparse.ArgumentParser, required: bool = True) -> None:
+    """``--config FILE``: the workflow config (validated, defaults filled in)."""
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        required=required,
+        help="workflow config YAML (e.g. config/config.yaml)" + ("" if required else "; optional"),
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> dict:
-    return load_config(path=args.config, text=args.config_json)
+    """The validated config of ``--config``, or every default when it was not given."""
+    from paretonas.config import default_config
+
+    return load_config(path=args.config) if args.config else default_config()

@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import logging
 
-import torch
-
-from paretonas.cli._common import add_config_arguments, config_from_args
-from paretonas.finalize import finalist_trial, finalize
-
-_logger = logging.getLogger(__name__)
+from paretonas.cli._common import add_config_argument, config_from_args
+from paretonas.finalize import finalize, finalize_rank
 
 NAME = "finalize"
 HELP = "retrain a trial from its archived model.yaml/hparams.yaml on full data; test; export"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_config_arguments(parser)
+    add_config_argument(parser, required=False)
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument("--rank", type=int, help="finalist rank in --finalists")
     which.add_argument("--trial", metavar="DIR", help="any archived trial directory")
@@ -29,16 +24,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
-    torch.set_num_threads(1)  # like search workers: parallel jobs, one thread each
-    selection = None
-    trial_dir = args.trial
+    options = {
+        "epochs": args.epochs or config["finalize"]["epochs"],
+        "device": config["finalize"]["device"],
+        "export": config["finalize"]["export"],
+        "latency_runs": config["search"]["latency_runs"],
+    }
     if args.rank is not None:
         if not args.finalists:
             raise SystemExit("paretonas finalize: --rank needs --finalists")
-        selection = finalist_trial(args.finalists, args.rank)
-        trial_dir = selection["archive"]
-    options = config["finalize"]
-    finalize(trial_dir, args.data, args.out, epochs=args.epochs or options["epochs"],
-             device=options["device"], export=options["export"],
-             latency_runs=config["search"]["latency_runs"], selection=selection)  # fmt: skip
+        finalize_rank(args.finalists, args.rank, args.data, args.out, **options)
+    else:
+        finalize(args.trial, args.data, args.out, **options)
     return 0

@@ -3,40 +3,43 @@
 from __future__ import annotations
 
 import argparse
-import json
-import logging
 from pathlib import Path
 
-import optuna
-
-from paretonas.cli._common import add_config_arguments, config_from_args
-from paretonas.search.identity import objectives
-from paretonas.search.storage import open_storage, resolve_storage
-from paretonas.select import select
-
-_logger = logging.getLogger(__name__)
+from paretonas.cli._common import add_config_argument, config_from_args
+from paretonas.select import write_selection
 
 NAME = "select"
 HELP = "write the study's Pareto front (pareto.csv) and its K finalists (finalists.yaml)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_config_arguments(parser)
-    parser.add_argument("--study-json", required=True, help="results/search/study.json")
-    parser.add_argument("--out", required=True, help="output directory (results/select)")
-
-
-def open_recorded_study(config: dict, study_json: str | Path) -> optuna.Study:
-    """The study named in ``study.json``, on the storage the config resolves to."""
-    record = json.loads(Path(study_json).read_text())
-    directory = Path(config["results_dir"]) / "search" / record["name"]
-    info = resolve_storage(config["search"]["storage"], directory, config["search"]["storage_env"])
-    return optuna.load_study(study_name=record["name"], storage=open_storage(info))
+    add_config_argument(parser, required=False)
+    parser.add_argument(
+        "--study", metavar="FILE", required=True, help="the snapshot study.db, or a live study.json"
+    )
+    parser.add_argument(
+        "--trials",
+        metavar="DIR",
+        help="the snapshot's trials/ (finalists' archives are named under it)",
+    )
+    parser.add_argument("--out", metavar="DIR", required=True, help="output directory")
+    parser.add_argument("--k", type=int, help="finalists (default: select.k)")
+    parser.add_argument(
+        "--min-relative-score", type=float, help="default: select.min_relative_score"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    config = config_from_args(args)
-    study = open_recorded_study(config, args.study_json)
-    options = config["select"]
-    select(study, objectives(config), options["k"], args.out, options["min_relative_score"])
+    options = config_from_args(args)["select"]
+    k = args.k if args.k is not None else options["k"]
+    floor = args.min_relative_score
+    out = Path(args.out)
+    write_selection(
+        args.study,
+        k,
+        out / "pareto.csv",
+        out / "finalists.yaml",
+        options["min_relative_score"] if floor is None else floor,
+        args.trials,
+    )
     return 0

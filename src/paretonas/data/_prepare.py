@@ -79,7 +79,7 @@ def prepare_data(config: dict[str, Any], out_dir: str | os.PathLike) -> dict[str
         manifest = build_manifest(raw, config, rows, normalization, outputs)
         manifest["wall_time_s"] = round(time.perf_counter() - started, 3)
         write_file(staging / MANIFEST, manifest_bytes(manifest))
-    _logger.debug("data: wrote %s", out_dir)
+    _logger.info("data: wrote %s: %s", out_dir, summary_line(manifest))
     return manifest
 
 

@@ -1,18 +1,12 @@
-"""YAML -> PyTorch models in the course format: spec, registry, builder, profile."""
+"""YAML -> PyTorch models in the course format: spec, registry, builder, costs."""
 
 from __future__ import annotations
 
 from paretonas.models.blocks import Block, make_divisible
 from paretonas.models.build import LayerInfo, Model, build_model, format_layer_table
-from paretonas.models.profile import Latency, count_macs, count_params, measure_latency
+from paretonas.models.costs import Latency, count_macs, count_params, measure_latency
 from paretonas.models.registry import get_block, list_blocks, register_block
 from paretonas.models.spec import BlockSpec, ModelSpec
-
-
-def load_model(path, input_size=None) -> Model:
-    """Read a model YAML and build it: ``build_model(ModelSpec.from_yaml(path), input_size)``."""
-    return build_model(ModelSpec.from_yaml(path), input_size)
-
 
 __all__ = [
     "Block",
@@ -27,7 +21,6 @@ __all__ = [
     "format_layer_table",
     "get_block",
     "list_blocks",
-    "load_model",
     "make_divisible",
     "measure_latency",
     "register_block",

@@ -185,8 +185,10 @@ def _probe(
 def format_layer_table(model: Model) -> str:
     """The per-layer table the course's parser logged: index, repeat, params, module, args,
     channels and output shape."""
-    header = f"{'idx':>3} | {'n':>2} | {'params':>10} | {'module':<18} | {'in -> out':>13} | " \
-             f"{'output shape':<18} | arguments"  # fmt: skip
+    header = (
+        f"{'idx':>3} | {'n':>2} | {'params':>10} | {'module':<18} | {'in -> out':>13} | "
+        f"{'output shape':<18} | arguments"
+    )
     lines = [header, "-" * len(header)]
     for layer in model.layers:
         args = ", ".join(f"{k}={v}" for k, v in layer.args.items())

@@ -186,8 +186,9 @@ def bind_args(block: type[Block], raw: Sequence[Any] | Mapping[str, Any]) -> dic
         if arg.name in given:
             bound[arg.name] = arg.check(given[arg.name])
         elif arg.required:
-            raise ArgError(arg.name, f"missing required argument; {block.name} takes "
-                           f"{block.signature()}")  # fmt: skip
+            raise ArgError(
+                arg.name, f"missing required argument; {block.name} takes {block.signature()}"
+            )
         else:
             bound[arg.name] = arg.default
     return bound

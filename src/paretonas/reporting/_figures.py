@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from paretonas.objectives import Objective
 from paretonas.reporting._inputs import ReportError
 from paretonas.yamlio import atomic_write_bytes, atomic_write_text
 
@@ -30,7 +31,6 @@ PNG_DPI = 120
 BOTH = ("html", "png")
 FINALIST_COLOR = "#d62728"
 INFEASIBLE_COLOR = "#7f7f7f"
-UNTRAINED_SCORES = frozenset({"f1", "accuracy", "loss"})
 
 
 @dataclass
@@ -173,16 +173,16 @@ def placeholder_png(name: str, reason: str) -> Figure:
 
 
 def untrained_position(
-    name: str, direction: str, feasible: list[float], actual: list[float]
+    objective: Objective, feasible: list[float], actual: list[float]
 ) -> list[float]:
-    """Where to draw infeasible trials' values of objective ``name``: a score they report
-    untrained (F1 0, loss 1e9: see search/objective.py) goes just past the worst feasible
+    """Where to draw infeasible trials' values of ``objective``: a score they report
+    untrained (``Objective.untrained``: F1 0, loss 1e9) goes just past the worst feasible
     value, so it does not squash the axis; a cost is real and stays where it is."""
-    if name not in UNTRAINED_SCORES or not feasible:
+    if not objective.score or not feasible:
         return actual
     low, high = min(feasible), max(feasible)
     pad = 0.06 * (high - low) or 0.06 * abs(high) or 0.06
-    return [low - pad if direction == "maximize" else high + pad] * len(actual)
+    return [low - pad if objective.maximize else high + pad] * len(actual)
 
 
 def scale_for(values: list[float]) -> str:

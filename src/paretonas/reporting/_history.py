@@ -17,7 +17,6 @@ from paretonas.reporting._figures import (
     BOTH,
     FINALIST_COLOR,
     INFEASIBLE_COLOR,
-    UNTRAINED_SCORES,
     FigureWriter,
     new_figure,
     scale_for,
@@ -48,18 +47,17 @@ def write_history(
 ) -> None:
     """``history_<objective>.{html,png}``: each trial's value over trial number, the best
     feasible value so far, infeasible trials apart, finalists marked."""
-    name, direction = table.objectives[j]
+    objective = table.objectives[j]
+    name, direction = objective.name, objective.direction
     fig_name = f"history_{name}"
     feasible, infeasible = table.feasible(), table.of_state("infeasible")
     if not feasible and not infeasible:
         writer.skip(fig_name, "no complete trial has values", placeholder=BOTH)
         return
     counts = table.counts()
-    untrained = (
-        " (untrained: drawn past the worst)" if infeasible and name in UNTRAINED_SCORES else ""
-    )
+    untrained = " (untrained: drawn past the worst)" if infeasible and objective.score else ""
     bad_y = untrained_position(
-        name, direction, [r.values[j] for r in feasible], [r.values[j] for r in infeasible]
+        objective, [r.values[j] for r in feasible], [r.values[j] for r in infeasible]
     )
     data = {
         "x": [r.number for r in feasible],

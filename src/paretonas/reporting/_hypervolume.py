@@ -9,7 +9,7 @@ from typing import Any
 
 from paretonas.reporting._figures import BOTH, FINALIST_COLOR, FigureWriter, new_figure
 from paretonas.reporting._inputs import FinalistRow
-from paretonas.reporting._trials import TrialTable, hypervolume_history, select_reference_point
+from paretonas.reporting._trials import TrialTable, hypervolume_history, reference_point
 
 _logger = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ def write_hypervolume(
         return
 
     record = record or {}
-    reference = record.get("reference_point") or select_reference_point(table)
+    reference = record.get("reference_point") or reference_point(table)
     recorded = float(record["value"]) if record.get("value") is not None else None
     try:
         numbers, volumes = hypervolume_history(table, reference)

@@ -10,8 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import optuna
-
 from paretonas.errors import ConfigError
 from paretonas.yamlio import read_yaml
 
@@ -49,39 +47,6 @@ def read_json(path: str | os.PathLike) -> Any:
         raise ReportError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ReportError(f"{path}: cannot read as JSON: {exc}") from None
-
-
-def open_study(config: dict[str, Any], study_json: str | os.PathLike) -> optuna.Study:
-    """Load the study named in ``study.json`` from the config's storage (read-only use).
-
-    A missing SQLite or journal file is an error here: opening it would create an empty one.
-    """
-    from paretonas.search.storage import open_storage, resolve_storage
-
-    record = read_json(study_json)
-    name = record.get("name") if isinstance(record, dict) else None
-    if not isinstance(name, str) or not name:
-        raise ReportError(f"{study_json}: no study 'name'")
-    search = config["search"]
-    study_dir = Path(config["results_dir"]) / "search" / name
-    info = resolve_storage(search["storage"], study_dir, search["storage_env"])
-    recorded = (record.get("storage") or {}).get("kind")
-    if recorded and recorded != info.kind:
-        _logger.warning(
-            "%s records %s storage, the config resolves to %s (%s)",
-            study_json,
-            recorded,
-            info.kind,
-            info.redacted,
-        )
-    if info.kind in ("sqlite", "journal"):
-        file = Path(info.url.removeprefix("sqlite:///"))
-        if not file.is_file():
-            raise ReportError(f"{study_json}: study {name!r}: no storage at {info.redacted}")
-    try:
-        return optuna.load_study(study_name=name, storage=open_storage(info))
-    except KeyError:
-        raise ReportError(f"{study_json}: no study {name!r} in {info.redacted}") from None
 
 
 def read_finalists(path: str | os.PathLike) -> dict[str, Any]:

@@ -9,7 +9,6 @@ from paretonas.reporting._figures import (
     BOTH,
     FINALIST_COLOR,
     INFEASIBLE_COLOR,
-    UNTRAINED_SCORES,
     FigureWriter,
     new_figure,
     scale_for,
@@ -26,8 +25,8 @@ LABEL_OFFSETS = [((8, 8), "left"), ((8, -16), "left"), ((-8, 8), "right"), ((-8,
 
 
 def _label(table: TrialTable, j: int) -> str:
-    name, direction = table.objectives[j]
-    return f"{name} ({direction})"
+    objective = table.objectives[j]
+    return f"{objective.name} ({objective.direction})"
 
 
 def _hover(table: TrialTable, row: TrialRow, layer: int | None) -> str:
@@ -79,9 +78,9 @@ def _split(table: TrialTable, layers: dict[int, int]) -> tuple[list, list, list]
 def _infeasible_y(
     table: TrialTable, feasible: list[TrialRow], infeasible: list[TrialRow]
 ) -> list[float]:
-    name, direction = table.objectives[0]
+    objective = table.objectives[0]
     return untrained_position(
-        name, direction, [r.values[0] for r in feasible], [r.values[0] for r in infeasible]
+        objective, [r.values[0] for r in feasible], [r.values[0] for r in infeasible]
     )
 
 
@@ -94,7 +93,7 @@ def _title(table: TrialTable) -> tuple[str, str]:
         title += f" (projection of {len(names)} objectives)"
     counts = table.counts()
     sub = f"{counts['complete']} feasible trials, {counts['infeasible']} infeasible"
-    if counts["infeasible"] and names[0] in UNTRAINED_SCORES:
+    if counts["infeasible"] and table.objectives[0].score:
         sub += f" (untrained: drawn past the worst {names[0]})"
     if len(names) > 2:
         sub += f"\nfront = non-dominated in all {len(names)} objectives"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any
 
 import optuna
 
@@ -21,13 +20,13 @@ from paretonas.reporting._inputs import finalist_rows, read_finalists
 from paretonas.reporting._pareto import write_pareto
 from paretonas.reporting._summary import write_summary_csv, write_summary_md
 from paretonas.reporting._trials import TrialTable
+from paretonas.search.study import open_study
 
 _logger = logging.getLogger(__name__)
 
 
 def write_report(
-    config: dict[str, Any],
-    study: optuna.Study,
+    study: optuna.Study | str | os.PathLike,
     finalists_yaml: str | os.PathLike,
     finalist_metrics: list[str | os.PathLike],
     out_dir: str | os.PathLike,
@@ -36,22 +35,24 @@ def write_report(
 ) -> list[Path]:
     """Write the report under ``out_dir`` and return the files written, in order.
 
-    Files: ``summary.csv``, ``summary.md``; per figure an interactive ``.html`` (plotly) and a
-    static ``.png`` (matplotlib): ``pareto_front``, ``hypervolume`` (multi-objective only),
-    ``history_<objective>`` for each objective, ``param_importances`` (first objective),
-    ``parallel_coordinate``; and ``confusion_<rank>.png`` per finalist. A figure that cannot
-    be drawn never fails the report: it is logged and listed under "Skipped" in summary.md,
-    and when data (not the kind of study) is the reason, a placeholder saying why takes its
-    place, so a multi-objective study always yields the same files. ``plotlyjs``: see
-    ``FigureWriter`` (``embed`` works offline).
+    ``study`` is a study, a ``study.json`` or the search stage's snapshot; its recorded
+    objectives name the axes. Files: ``summary.csv``, ``summary.md``; per figure an
+    interactive ``.html`` (plotly) and a static ``.png`` (matplotlib): ``pareto_front``,
+    ``hypervolume`` (multi-objective only), ``history_<objective>`` for each objective,
+    ``param_importances`` (first objective), ``parallel_coordinate``; and
+    ``confusion_<rank>.png`` per finalist. A figure that cannot be drawn never fails the
+    report: it is logged and listed under "Skipped" in summary.md, and when data (not the kind
+    of study) is the reason, a placeholder saying why takes its place, so a multi-objective
+    study always yields the same files. ``plotlyjs``: see ``FigureWriter`` (``embed`` works
+    offline).
 
     Raises ReportError when the inputs are missing, malformed or disagree with each other.
     """
-    from paretonas.search.identity import objectives as config_objectives
-
+    if not isinstance(study, optuna.Study):
+        study = open_study(study)
     out_dir = Path(out_dir)
-    objectives = config_objectives(config)
-    table = TrialTable.from_study(study, objectives)
+    table = TrialTable.from_study(study)
+    objectives = table.objectives
     finalists = read_finalists(finalists_yaml)
     if finalists.get("study") not in (None, study.study_name):
         _logger.warning(

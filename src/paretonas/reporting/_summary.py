@@ -8,6 +8,7 @@ import io
 from pathlib import Path
 from typing import Any
 
+from paretonas.objectives import Objective
 from paretonas.reporting._inputs import FinalistRow
 from paretonas.yamlio import atomic_write_text
 
@@ -87,7 +88,7 @@ def write_summary_md(
     path: Path,
     *,
     study_name: str,
-    objectives: list[tuple[str, str]],
+    objectives: list[Objective],
     counts: dict[str, int],
     hypervolume: dict[str, Any] | None,
     rows: list[FinalistRow],
@@ -100,7 +101,7 @@ def write_summary_md(
         f"# paretonas report: {study_name}",
         "",
         f"- **Study**: `{study_name}`",
-        "- **Objectives**: " + ", ".join(f"{n} ({d})" for n, d in objectives),
+        "- **Objectives**: " + ", ".join(o.describe() for o in objectives),
         f"- **Trials**: {finished} finished ({counts['complete']} complete and feasible, "
         f"{counts['infeasible']} infeasible, {counts['pruned']} pruned); {counts['fail']} failed"
         + (

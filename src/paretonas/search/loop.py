@@ -16,7 +16,8 @@ import optuna
 from optuna.trial import TrialState
 
 from paretonas.errors import SearchError
-from paretonas.search.lease import Lease, reclaim_expired
+from paretonas.search import attrs
+from paretonas.search.lease import Lease, reclaim_expired, reclaim_heartbeatless
 
 _logger = logging.getLogger(__name__)
 
@@ -122,11 +123,13 @@ def run_until_done(
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                     optuna.storages.fail_stale_trials(study)
+                reclaim_heartbeatless(study, grace_period)
             continue
         current.clear()
         try:
-            study.optimize(run_one, n_trials=1, catch=(Exception,), callbacks=callbacks,
-                           gc_after_trial=False)  # fmt: skip
+            study.optimize(
+                run_one, n_trials=1, catch=(Exception,), callbacks=callbacks, gc_after_trial=False
+            )
         except Terminated:
             if current:
                 requeue_terminated(study, current[0])
@@ -138,9 +141,9 @@ def requeue_terminated(study: optuna.Study, trial: optuna.Trial) -> None:
     storage = study._storage
     trial_id = trial._trial_id
     try:
-        storage.set_trial_user_attr(trial_id, "fail_reason", "terminated")
+        storage.set_trial_user_attr(trial_id, attrs.FAIL_REASON, "terminated")
         storage.set_trial_state_values(trial_id, TrialState.FAIL)
     except optuna.exceptions.UpdateFinishedTrialError:
         pass  # Optuna already ended it FAIL (the objective recorded the reason)
-    study.enqueue_trial(trial.params, user_attrs={"retried_from": trial.number})
+    study.enqueue_trial(trial.params, user_attrs={attrs.RETRIED_FROM: trial.number})
     _logger.warning("trial %d: terminated; marked FAIL and re-queued", trial.number)

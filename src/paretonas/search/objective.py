@@ -20,23 +20,13 @@ from optuna.trial import TrialState
 from paretonas.errors import ParetonasError
 from paretonas.hardware import fingerprint
 from paretonas.models import build_model, count_macs, count_params, measure_latency
-from paretonas.search import archive
-from paretonas.search.pruning import (
-    COSTS_ATTR,
-    CURVE_ATTR,
-    PruningRule,
-    finished_trials,
-    prune_reason,
-)
+from paretonas.objectives import SCORES, Objective
+from paretonas.search import archive, attrs
+from paretonas.search.pruning import PruningRule, finished_trials, prune_reason
 from paretonas.search.space import DataShape, SearchSpace
-from paretonas.train import Augment, HParams, Split, TrainingDiverged, fit
+from paretonas.training import Augment, HParams, Split, TrainingDiverged, fit
 
 _logger = logging.getLogger(__name__)
-
-COST_OBJECTIVES = ("params", "macs", "latency_ms", "model_bytes")
-CONFIG_HASH_ATTR = "config_hash"
-# Values an infeasible (never trained) trial reports: the worst of each score.
-_UNTRAINED = {"f1": 0.0, "accuracy": 0.0, "loss": 1e9}
 
 
 @dataclass
@@ -58,7 +48,7 @@ class TrialContext:
     space: SearchSpace
     data: SearchData
     study_dir: Path
-    objectives: list[tuple[str, str]]
+    objectives: list[Objective]
     constraints: dict[str, float | None]
     seed: int
     worker_id: int
@@ -83,44 +73,49 @@ def objective(trial: optuna.Trial, ctx: TrialContext) -> list[float]:
     """Optuna objective; raises optuna.TrialPruned or an exception (-> FAIL) as needed."""
     started = time.perf_counter()
     directory = archive.trial_dir(ctx.study_dir, trial.number)
-    trial.set_user_attr("archive", str(directory))
-    trial.set_user_attr("worker", ctx.worker_id)
+    trial.set_user_attr(attrs.ARCHIVE, str(directory))
+    trial.set_user_attr(attrs.WORKER, ctx.worker_id)
     seed = trial_seed(ctx.seed, trial.number)
-    record: dict[str, Any] = {"number": trial.number, "seed": seed, "worker": ctx.worker_id,
-                              "hardware": fingerprint()}  # fmt: skip
+    record: dict[str, Any] = {
+        "number": trial.number,
+        "seed": seed,
+        "worker": ctx.worker_id,
+        "hardware": fingerprint(),
+    }
     try:
         values = _run(trial, ctx, directory, seed, record)
     except optuna.TrialPruned as pruned:
         _finish(directory, record, "pruned", started, reason=str(pruned))
         raise
     except KeyboardInterrupt:  # SIGTERM or Ctrl-C: record it, let the worker stop
-        trial.set_user_attr("fail_reason", "terminated")
+        trial.set_user_attr(attrs.FAIL_REASON, "terminated")
         _finish(directory, record, "fail", started, reason="terminated")
         raise
     except Exception as exc:  # isolate: this trial fails, the worker and study go on
         reason = f"{type(exc).__name__}: {exc}"
-        trial.set_user_attr("fail_reason", reason[:2000])
+        trial.set_user_attr(attrs.FAIL_REASON, reason[:2000])
         _finish(directory, record, "fail", started, reason=reason)
         raise
     _finish(directory, record, record.get("state", "complete"), started)
     return values
 
 
-def _run(trial: optuna.Trial, ctx: TrialContext, directory: Path, seed: int,
-         record: dict) -> list[float]:  # fmt: skip
+def _run(
+    trial: optuna.Trial, ctx: TrialContext, directory: Path, seed: int, record: dict
+) -> list[float]:
     sample = ctx.space.sample(trial, ctx.data.shape)
     hparams = HParams.from_dict(sample.hparams, f"trial {trial.number} hparams")
     spec_yaml = sample.spec.to_yaml()
     key = config_hash(spec_yaml, sample.hparams)
-    trial.set_user_attr(CONFIG_HASH_ATTR, key)
-    trial.set_user_attr("spec", spec_yaml)
+    trial.set_user_attr(attrs.CONFIG_HASH, key)
+    trial.set_user_attr(attrs.SPEC, spec_yaml)
     archive.write_config(directory, sample.spec, sample.hparams)
     record.update(hparams=sample.hparams, config_hash=key)
 
-    reused = _reuse(trial, key)
+    reused = _reuse(trial, key, ctx.objectives)
     if reused is not None:
-        record.update(state="complete", reused_from=reused["number"], objectives=reused["values"])
-        return reused["values_list"]
+        record.update(reused)
+        return [reused["objectives"][o.name] for o in ctx.objectives]
 
     torch.manual_seed(seed)  # the same trial number builds the same initial weights
     try:
@@ -128,58 +123,77 @@ def _run(trial: optuna.Trial, ctx: TrialContext, directory: Path, seed: int,
     except ParetonasError as exc:
         raise RuntimeError(f"spec does not build: {exc}") from None
     costs = _costs(model, ctx.latency_runs)
-    trial.set_user_attr(COSTS_ATTR, costs)
+    trial.set_user_attr(attrs.COSTS, costs)
     record["costs"] = costs
     if _infeasible(trial, ctx, costs, record):
-        values = {**_UNTRAINED, **costs}
-        record.update(state="infeasible", objectives=values)
-        trial.set_user_attr("state", "infeasible")
-        return [values[name] for name, _ in ctx.objectives]
+        values = {**{o.name: o.untrained for o in ctx.objectives if o.score}, **costs}
+        record.update(state="infeasible", objectives=_named(values, ctx.objectives))
+        return [values[o.name] for o in ctx.objectives]
 
     curve: list[float] = []
 
     def on_epoch(epoch_record: Any) -> str | None:
         curve.append(float(epoch_record.val_f1))
-        trial.set_user_attr(CURVE_ATTR, curve)
+        trial.set_user_attr(attrs.CURVE, curve)
         if ctx.pruning is None:
             return None
         if len(ctx.objectives) == 1:  # single objective: Optuna's own pruner decides
-            return _optuna_pruner_says(trial, ctx.objectives[0][0], epoch_record)
-        cost_keys = {n: costs[n] for n, d in ctx.objectives if n in COST_OBJECTIVES}
+            return _optuna_pruner_says(trial, ctx.objectives[0], epoch_record)
+        cost_keys = {o.name: costs[o.name] for o in ctx.objectives if o.cost}
         others = finished_trials(trial.study, exclude=trial.number)
         return prune_reason(ctx.pruning, epoch_record.epoch, curve[-1], cost_keys, others)
 
     try:
-        result = fit(model, ctx.data.train, ctx.data.val, hparams, mean=ctx.data.mean,
-                     std=ctx.data.std, augment=ctx.data.augment, seed=seed, device=ctx.device,
-                     on_epoch=on_epoch)  # fmt: skip
+        result = fit(
+            model,
+            ctx.data.train,
+            ctx.data.val,
+            hparams,
+            mean=ctx.data.mean,
+            std=ctx.data.std,
+            augment=ctx.data.augment,
+            seed=seed,
+            device=ctx.device,
+            on_epoch=on_epoch,
+        )
     except TrainingDiverged as exc:
         raise RuntimeError(f"training diverged: {exc}") from None
     record["curve"] = [epoch.to_dict() for epoch in result.history]
     if result.stopped:
-        trial.set_user_attr("prune_reason", result.stop_reason)
+        trial.set_user_attr(attrs.PRUNE_REASON, result.stop_reason)
         raise optuna.TrialPruned(result.stop_reason)
 
     best = result.history[result.best_epoch - 1]
-    scores = {"f1": best.val_f1, "accuracy": best.val_accuracy, "loss": best.val_loss}
-    values = {**scores, **costs}
-    if any(not math.isfinite(values[name]) for name, _ in ctx.objectives):
+    values = {**{name: float(getattr(best, f"val_{name}")) for name in SCORES}, **costs}
+    if any(not math.isfinite(values[o.name]) for o in ctx.objectives):
         raise RuntimeError(f"non-finite objective values: {values}")
-    archive.write_weights(directory, sample.spec, sample.hparams, result.best_state,
-                          {"best_epoch": result.best_epoch, "val_f1": best.val_f1})  # fmt: skip
-    record.update(state="complete", objectives=values, best_epoch=result.best_epoch,
-                  samples_per_second=result.samples_per_second)  # fmt: skip
-    return [values[name] for name, _ in ctx.objectives]
+    archive.write_weights(
+        directory,
+        sample.spec,
+        sample.hparams,
+        result.best_state,
+        {"best_epoch": result.best_epoch, "val_f1": best.val_f1},
+    )
+    record.update(
+        state="complete",
+        objectives=_named(values, ctx.objectives),
+        scores={name: values[name] for name in SCORES},
+        best_epoch=result.best_epoch,
+        samples_per_second=result.samples_per_second,
+    )
+    return [values[o.name] for o in ctx.objectives]
 
 
-_SCORE_OF_EPOCH = {"f1": "val_f1", "accuracy": "val_accuracy", "loss": "val_loss"}
+def _named(values: dict[str, float], objectives: list[Objective]) -> dict[str, float]:
+    """The objective values of a trial, by name (what metrics.json records)."""
+    return {o.name: values[o.name] for o in objectives}
 
 
-def _optuna_pruner_says(trial: optuna.Trial, objective_name: str, epoch: Any) -> str | None:
+def _optuna_pruner_says(trial: optuna.Trial, objective: Objective, epoch: Any) -> str | None:
     """Report the objective's per-epoch value; None unless the study's pruner prunes."""
-    if objective_name not in _SCORE_OF_EPOCH:  # a cost objective: nothing changes per epoch
+    if not objective.score:  # a cost objective: nothing changes per epoch
         return None
-    trial.report(float(getattr(epoch, _SCORE_OF_EPOCH[objective_name])), epoch.epoch)
+    trial.report(float(getattr(epoch, f"val_{objective.name}")), epoch.epoch)
     if trial.should_prune():
         pruner = type(trial.study.pruner).__name__
         return f"{pruner} pruned at epoch {epoch.epoch}"
@@ -212,26 +226,34 @@ def _infeasible(trial: optuna.Trial, ctx: TrialContext, costs: dict, record: dic
             broken.append(f"{name} {costs[name]} > {limit}")
     if broken:
         record["reason"] = "infeasible: " + "; ".join(broken)
-        trial.set_user_attr("infeasible", record["reason"])
+        trial.set_user_attr(attrs.INFEASIBLE, record["reason"])
     return bool(broken)
 
 
-def _reuse(trial: optuna.Trial, key: str) -> dict[str, Any] | None:
-    """A finished trial with the same spec and hyperparameters: reuse its values."""
+def _reuse(trial: optuna.Trial, key: str, objectives: list[Objective]) -> dict[str, Any] | None:
+    """A finished trial with the same spec and hyperparameters: reuse its values, costs and
+    feasibility. Returns what this trial's metrics.json records (the same keys as a trained
+    trial's: named objectives and costs), or None."""
     for other in trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-        if other.number != trial.number and other.user_attrs.get(CONFIG_HASH_ATTR) == key:
-            source = other.user_attrs.get("reused_from", other.number)
-            trial.set_user_attr("reused_from", source)
-            for attr in (COSTS_ATTR, "infeasible"):
-                if attr in other.user_attrs:
-                    trial.set_user_attr(attr, other.user_attrs[attr])
-            for name, value in other.system_attrs.items():
-                if name.startswith("constraints:"):
-                    trial.set_constraint(name.split(":", 1)[1], value)
-            _logger.info("trial %d: same configuration as trial %d, values reused",
-                         trial.number, source)  # fmt: skip
-            return {"number": source, "values": dict(enumerate(other.values)),
-                    "values_list": list(other.values)}  # fmt: skip
+        if other.number == trial.number or other.user_attrs.get(attrs.CONFIG_HASH) != key:
+            continue
+        source = other.user_attrs.get(attrs.REUSED_FROM, other.number)
+        trial.set_user_attr(attrs.REUSED_FROM, source)
+        for attr in (attrs.COSTS, attrs.INFEASIBLE):
+            if attr in other.user_attrs:
+                trial.set_user_attr(attr, other.user_attrs[attr])
+        for name, value in other.constraints.items():
+            trial.set_constraint(name, value)
+        _logger.info(
+            "trial %d: same configuration as trial %d, values reused", trial.number, source
+        )
+        state = "infeasible" if attrs.is_infeasible(other) else "complete"
+        return {
+            "state": state,
+            "reused_from": source,
+            "objectives": dict(zip([o.name for o in objectives], other.values, strict=True)),
+            "costs": other.user_attrs.get(attrs.COSTS, {}),
+        }
     return None
 
 

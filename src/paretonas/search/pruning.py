@@ -15,8 +15,7 @@ from dataclasses import dataclass
 import optuna
 from optuna.trial import TrialState
 
-CURVE_ATTR = "val_f1_curve"
-COSTS_ATTR = "costs"
+from paretonas.search import attrs
 
 
 @dataclass(frozen=True)
@@ -37,14 +36,21 @@ class PruningRule:
 
     @classmethod
     def from_config(cls, config: Mapping) -> PruningRule:
-        return cls(config["min_epochs"], config["n_startup_trials"], config["n_dominators"],
-                   config["margin"])  # fmt: skip
+        return cls(
+            config["min_epochs"],
+            config["n_startup_trials"],
+            config["n_dominators"],
+            config["margin"],
+        )
 
 
 def dominators(
-    epoch: int, f1: float, costs: Mapping[str, float], finished: Iterable[FinishedTrial],
+    epoch: int,
+    f1: float,
+    costs: Mapping[str, float],
+    finished: Iterable[FinishedTrial],
     margin: float,
-) -> list[int]:  # fmt: skip
+) -> list[int]:
     """Numbers of the finished trials that beat (f1, costs) at ``epoch``."""
     out = []
     for trial in finished:
@@ -59,9 +65,12 @@ def dominators(
 
 
 def prune_reason(
-    rule: PruningRule, epoch: int, f1: float, costs: Mapping[str, float],
+    rule: PruningRule,
+    epoch: int,
+    f1: float,
+    costs: Mapping[str, float],
     finished: list[FinishedTrial],
-) -> str | None:  # fmt: skip
+) -> str | None:
     """Why to prune now, or None to go on."""
     if epoch < rule.min_epochs or len(finished) < rule.n_startup_trials:
         return None
@@ -79,10 +88,11 @@ def finished_trials(study: optuna.Study, exclude: int | None = None) -> list[Fin
     """Completed, trained trials of ``study`` with a recorded curve."""
     out = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-        curve = trial.user_attrs.get(CURVE_ATTR)
-        if trial.number == exclude or not curve or trial.user_attrs.get("reused_from") is not None:
+        curve = trial.user_attrs.get(attrs.CURVE)
+        if trial.number == exclude or not curve or attrs.REUSED_FROM in trial.user_attrs:
             continue
-        out.append(FinishedTrial(trial.number, trial.user_attrs.get(COSTS_ATTR, {}), tuple(curve)))
+        costs = trial.user_attrs.get(attrs.COSTS, {})
+        out.append(FinishedTrial(trial.number, costs, tuple(curve)))
     return out
 
 

@@ -12,7 +12,6 @@ Every parameter name is scoped by its branch (``m2/InvertedResidualv3/kernel_siz
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from dataclasses import dataclass
@@ -33,14 +32,18 @@ from paretonas.search.distributions import (
 )
 from paretonas.yamlio import read_yaml
 
+# fmt: off
 _MODEL_KEYS = {
     "macro": {"style", "stem", "slots", "max_strides", "repeat", "stride", "modules",
               "head_dropout", "width_multiple", "depth_multiple"},
     "cell": {"style", "stem", "n", "width", "growth", "normal", "reduction", "modules",
              "head_dropout", "width_multiple", "depth_multiple"},
-}  # fmt: skip
-_REQUIRED = {"macro": {"style", "stem", "slots", "modules"}, "cell": {"style", "stem", "n",
-             "width", "normal", "reduction", "modules"}}  # fmt: skip
+}
+# fmt: on
+_REQUIRED = {
+    "macro": {"style", "stem", "slots", "modules"},
+    "cell": {"style", "stem", "n", "width", "normal", "reduction", "modules"},
+}
 _STEM_KEYS = {"out_channels", "kernel_size", "stride", "activation"}
 
 
@@ -78,10 +81,6 @@ class SearchSpace:
     @classmethod
     def from_yaml(cls, path: str | os.PathLike) -> SearchSpace:
         return cls(read_yaml(path, SearchSpaceError), str(path))
-
-    def fingerprint(self) -> str:
-        """Canonical JSON of the space (what the study identity hashes)."""
-        return json.dumps(self.raw, sort_keys=True, separators=(",", ":"))
 
     def sample(self, trial: optuna.Trial, data: DataShape) -> Sample:
         """Draw a model spec and hyperparameters through ``trial``'s suggest calls."""
@@ -280,8 +279,11 @@ def _with_channels(module: str, args: dict, channels: int, **fixed) -> dict:
     if "out_channels" in names:
         out["out_channels"] = channels
     elif module == "Fire":  # squeeze 1/4, expands split the stage width
-        out.update(squeeze_channels=max(8, channels // 4), expand1x1_channels=channels // 2,
-                   expand3x3_channels=channels - channels // 2)  # fmt: skip
+        out.update(
+            squeeze_channels=max(8, channels // 4),
+            expand1x1_channels=channels // 2,
+            expand3x3_channels=channels - channels // 2,
+        )
     out.update({k: v for k, v in fixed.items() if k in names})
     return out
 

@@ -34,6 +34,16 @@ class StorageInfo:
     url: str
     redacted: str
     heartbeat: bool  # whether Optuna heartbeats detect dead workers (RDB only)
+    env: str | None = None  # the environment variable the URL came from, if any
+
+    @property
+    def file(self) -> Path | None:
+        """The SQLite or journal file (None for a server)."""
+        if self.kind == "journal":
+            return Path(self.url)
+        if self.kind == "sqlite":
+            return Path(self.url.removeprefix("sqlite:///"))
+        return None
 
 
 def redact(url: str) -> str:
@@ -51,9 +61,9 @@ def resolve_storage(
     if url:
         if url.startswith(("postgresql://", "postgresql+")):
             _require_postgres_driver(url)
-            return StorageInfo("postgresql", url, redact(url), heartbeat=True)
+            return StorageInfo("postgresql", url, redact(url), heartbeat=True, env=env_var)
         if url.startswith("sqlite:///"):
-            return StorageInfo("sqlite", url, url, heartbeat=True)
+            return StorageInfo("sqlite", url, url, heartbeat=True, env=env_var)
         raise ConfigError(
             f"${env_var}: expected a postgresql:// or sqlite:/// URL, got {redact(url)!r}"
         )
@@ -68,8 +78,12 @@ def resolve_storage(
     raise ConfigError(f"search.storage: expected sqlite or journal, got {kind!r}")
 
 
-NETWORK_FILESYSTEMS = {"nfs", "nfs4", "cifs", "smb3", "smbfs", "lustre", "gpfs", "beegfs",
-                       "fuse.sshfs", "glusterfs", "ceph", "fuse.ceph", "afs", "9p"}  # fmt: skip
+# fmt: off
+NETWORK_FILESYSTEMS = {
+    "nfs", "nfs4", "cifs", "smb3", "smbfs", "lustre", "gpfs", "beegfs", "fuse.sshfs",
+    "glusterfs", "ceph", "fuse.ceph", "afs", "9p",
+}
+# fmt: on
 
 
 def filesystem_type(path: Path, mounts: str | None = None) -> str:
@@ -112,8 +126,9 @@ def _require_postgres_driver(url: str) -> None:
         )
 
 
-def open_storage(info: StorageInfo, heartbeat_interval: int = 10, grace_period: int = 30,
-                 max_retry: int = 2) -> BaseStorage:  # fmt: skip
+def open_storage(
+    info: StorageInfo, heartbeat_interval: int = 10, grace_period: int = 30, max_retry: int = 2
+) -> BaseStorage:
     """An Optuna storage; RDB storages get heartbeats and retry trials of dead workers."""
     if info.kind == "journal":
         Path(info.url).parent.mkdir(parents=True, exist_ok=True)

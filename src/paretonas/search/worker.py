@@ -1,5 +1,5 @@
-"""A search worker: runs trials on the shared study until it holds ``search.n_trials``
-finished trials. Many workers (processes, SLURM jobs) run this at once on one study.
+"""A search worker: runs trials on the shared study until it holds ``n_trials`` finished
+trials. Many workers (processes, SLURM jobs) run this at once on one study.
 
 Crash recovery: on SQLite/PostgreSQL Optuna's heartbeat marks a dead worker's RUNNING
 trial FAIL and ``RetryHeartbeatStaleTrialCallback`` re-queues its parameters. Optuna's
@@ -9,13 +9,14 @@ journal storage has no heartbeat, so workers hold a lease on their running trial
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
 import statistics
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,24 +25,54 @@ import torch
 
 from paretonas.data import load_manifest, load_split
 from paretonas.errors import SearchError
-from paretonas.search.identity import identity_payload, objectives, study_name
+from paretonas.search import attrs
 from paretonas.search.loop import count_states, raise_terminated, run_until_done
 from paretonas.search.objective import SearchData, TrialContext, objective
 from paretonas.search.pruning import PruningRule, single_objective_pruner
-from paretonas.search.space import DataShape, load_space
-from paretonas.search.storage import StorageInfo, open_storage, redact, resolve_storage
-from paretonas.search.study_files import write_study_json
-from paretonas.train import Augment, Split
+from paretonas.search.space import DataShape, SearchSpace
+from paretonas.search.storage import redact
+from paretonas.search.study import Heartbeat, StudyRecord, create_study, read_record
+from paretonas.training import Augment, Split
+from paretonas.yamlio import atomic_write_text
 
 _logger = logging.getLogger(__name__)
 
+# Exit statuses when the study is not done: a re-run continues where this worker stopped.
+EXIT_TERMINATED = 143  # SIGTERM (128 + 15), as a shell reports it
+EXIT_WALLTIME = 75  # EX_TEMPFAIL: out of walltime budget, try again
+
 
 @dataclass(frozen=True)
-class StudyHandle:
-    name: str
-    directory: Path
-    storage: StorageInfo
-    payload: dict[str, Any]
+class WorkerOptions:
+    """How a worker runs (not what the study is: that is in ``study.json``)."""
+
+    n_trials: int
+    sampler: str = "tpe"
+    n_startup_trials: int = 10
+    max_failures: int = 10
+    heartbeat_interval: int = 10
+    grace_period: int = 30
+    walltime_s: float | None = None
+    latency_runs: int = 20
+    device: str = "auto"
+    pruning: dict[str, Any] = field(default_factory=lambda: {"enabled": False})
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> WorkerOptions:
+        """From a validated workflow config (``search`` and ``pruning``)."""
+        search = config["search"]
+        keys = (
+            "n_trials",
+            "sampler",
+            "n_startup_trials",
+            "max_failures",
+            "heartbeat_interval",
+            "grace_period",
+            "walltime_s",
+            "latency_runs",
+            "device",
+        )
+        return cls(**{key: search[key] for key in keys}, pruning=dict(config["pruning"]))
 
 
 @dataclass(frozen=True)
@@ -69,21 +100,10 @@ class WalltimeBudget:
         return None
 
 
-def study_handle(config: dict, data_dir: str | Path) -> StudyHandle:
-    """Resolve the study of this config and data: name, directory, storage."""
-    space = load_space(config["search"]["space"])
-    payload = identity_payload(space, load_manifest(data_dir), config)
-    name = study_name(payload)
-    directory = Path(config["results_dir"]) / "search" / name
-    storage = resolve_storage(
-        config["search"]["storage"], directory, config["search"]["storage_env"]
-    )
-    return StudyHandle(name, directory, storage, payload)
-
-
-def make_sampler(config: dict, worker_id: int) -> optuna.samplers.BaseSampler:
-    seed = config["seed"] * 1000 + worker_id  # distinct streams per worker, reproducible
-    kind = config["search"]["sampler"]
+def make_sampler(
+    kind: str, seed: int, worker_id: int, n_startup_trials: int
+) -> optuna.samplers.BaseSampler:
+    seed = seed * 1000 + worker_id  # distinct streams per worker, reproducible
     if kind == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if kind == "nsga2":
@@ -95,65 +115,80 @@ def make_sampler(config: dict, worker_id: int) -> optuna.samplers.BaseSampler:
             multivariate=True,
             group=True,  # conditional (per-module) parameters are modelled per branch
             constant_liar=True,  # parallel workers don't all sample next to a running trial
-            n_startup_trials=config["search"]["n_startup_trials"],
+            n_startup_trials=n_startup_trials,
         )
 
 
-def open_study(config: dict, handle: StudyHandle, worker_id: int) -> optuna.Study:
-    search = config["search"]
-    storage = open_storage(handle.storage, search["heartbeat_interval"], search["grace_period"])
-    directions = [direction for _, direction in objectives(config)]
+def open_worker_study(record: StudyRecord, options: WorkerOptions, worker_id: int) -> optuna.Study:
+    """The study with this worker's sampler, pruner and heartbeat."""
+    pruning = options.pruning
     pruner = (
-        single_objective_pruner(config["pruning"]["single_objective_pruner"])
-        if len(directions) == 1 and config["pruning"]["enabled"]
+        single_objective_pruner(pruning["single_objective_pruner"])
+        if len(record.objectives) == 1 and pruning.get("enabled")
         else optuna.pruners.NopPruner()
     )
-    for attempt in range(5):  # workers race to create the study; losers load it
-        try:
-            study = optuna.create_study(
-                study_name=handle.name, storage=storage, directions=directions,
-                sampler=make_sampler(config, worker_id), pruner=pruner, load_if_exists=True,
-            )  # fmt: skip
-            break
-        except Exception:
-            if attempt == 4:
-                raise
-            time.sleep(0.5 * (attempt + 1))
-    names = [name for name, _ in objectives(config)]
-    if study.metric_names != names:  # objective names for Optuna's plots and the dashboard
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                study.set_metric_names(names)
-        except optuna.exceptions.StorageInternalError:
-            _logger.debug("metric names: another worker set them at the same time")
-    return study
+    sampler = make_sampler(
+        options.sampler, record.payload["seed"], worker_id, options.n_startup_trials
+    )
+    heartbeat = Heartbeat(options.heartbeat_interval, options.grace_period)
+    return create_study(record, sampler=sampler, pruner=pruner, heartbeat=heartbeat)
 
 
 def search_data(data_dir: str | Path) -> SearchData:
     manifest = load_manifest(data_dir)
     train, val = (Split(*load_split(data_dir, f"search/{s}")) for s in ("train", "val"))
-    shape = DataShape(tuple(manifest["input_shape"]), manifest["num_classes"])
     return SearchData(
-        train=train, val=val,
-        mean=manifest["normalization"]["mean"], std=manifest["normalization"]["std"],
-        augment=Augment.from_dict(manifest["augment"], "data.augment"), shape=shape,
-    )  # fmt: skip
+        train=train,
+        val=val,
+        mean=manifest["normalization"]["mean"],
+        std=manifest["normalization"]["std"],
+        augment=Augment.from_dict(manifest["augment"], "data.augment"),
+        shape=DataShape(tuple(manifest["input_shape"]), manifest["num_classes"]),
+    )
 
 
-def run_worker(config: dict, worker_id: int, data_dir: str | Path) -> dict[str, Any]:
+def run_search_worker(
+    study_json: str | os.PathLike,
+    data_dir: str | os.PathLike,
+    worker_id: int,
+    options: WorkerOptions,
+    report: str | os.PathLike | None = None,
+) -> int:
+    """Run trials until the study is done; write this worker's report (inside the study
+    directory always, at ``report`` only when the study is done). Returns the exit status:
+    0, ``EXIT_TERMINATED`` (SIGTERM) or ``EXIT_WALLTIME``; either of the last two means a
+    re-run continues."""
+    record = read_record(study_json)
+    result = run_worker(record, data_dir, worker_id, options)
+    text = json.dumps(result, indent=2, sort_keys=True) + "\n"
+    atomic_write_text(record.directory / "workers" / f"{worker_id}.json", text)
+    if result["ended"] != "target reached":
+        _logger.warning(
+            "worker %d stopped before the study was done (%s); re-run to continue",
+            worker_id,
+            result["ended"],
+        )
+        return EXIT_TERMINATED if result["ended"] == "terminated" else EXIT_WALLTIME
+    if report is not None:
+        atomic_write_text(report, text)
+    _logger.info("worker %d done: %s in %.1fs", worker_id, result["states"], result["wall_seconds"])
+    return 0
+
+
+def run_worker(
+    record: StudyRecord, data_dir: str | os.PathLike, worker_id: int, options: WorkerOptions
+) -> dict[str, Any]:
     """Run trials until the study is done; return this worker's report. A storage that
     goes away (a stopped server) is a SearchError naming it (password redacted)."""
     try:
-        return _run_worker(config, worker_id, data_dir)
+        return _run_worker(record, data_dir, worker_id, options)
     except Exception as exc:
         cause = _storage_failure(exc)
         if cause is None:
             raise
-        handle = study_handle(config, data_dir)
         reason = str(getattr(cause, "orig", None) or cause).strip().splitlines()[0]
         raise SearchError(
-            f"storage {handle.storage.redacted}: {type(cause).__name__}: {redact(reason)}; "
+            f"storage {record.storage.redacted}: {type(cause).__name__}: {redact(reason)}; "
             f"finished trials are kept: re-run when the storage is back"
         ) from None
 
@@ -174,47 +209,62 @@ def _storage_failure(exc: BaseException) -> BaseException | None:
     return None
 
 
-def _run_worker(config: dict, worker_id: int, data_dir: str | Path) -> dict[str, Any]:
+def _run_worker(
+    record: StudyRecord, data_dir: str | os.PathLike, worker_id: int, options: WorkerOptions
+) -> dict[str, Any]:
     torch.set_num_threads(1)  # one thread per worker: oversubscription was ~30x slower
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # we log one line per trial ourselves
     started = time.time()
-    handle = study_handle(config, data_dir)
-    write_study_json(handle, config)
-    study = open_study(config, handle, worker_id)
-    search, pruning = config["search"], config["pruning"]
+    study = open_worker_study(record, options, worker_id)
+    pruning = options.pruning
     ctx = TrialContext(
-        space=load_space(search["space"]), data=search_data(data_dir),
-        study_dir=handle.directory, objectives=objectives(config),
-        constraints=search["constraints"], seed=config["seed"], worker_id=worker_id,
-        pruning=PruningRule.from_config(pruning) if pruning["enabled"] else None,
-        latency_runs=search["latency_runs"], device=search["device"],
-    )  # fmt: skip
+        space=SearchSpace(record.payload["space"], f"{record.name} (study.json: space)"),
+        data=search_data(data_dir),
+        study_dir=record.directory,
+        objectives=record.objectives,
+        constraints=record.payload["constraints"],
+        seed=record.payload["seed"],
+        worker_id=worker_id,
+        pruning=PruningRule.from_config(pruning) if pruning.get("enabled") else None,
+        latency_runs=options.latency_runs,
+        device=options.device,
+    )
     ran: list[dict[str, Any]] = []
+    names = [o.name for o in record.objectives]
 
     def log_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         seconds = trial.duration.total_seconds() if trial.duration else 0.0
-        state = "infeasible" if trial.user_attrs.get("infeasible") else trial.state.name.lower()
-        values = dict(zip([n for n, _ in ctx.objectives], trial.values or [], strict=False))
+        state = attrs.outcome(trial)
+        values = dict(zip(names, trial.values or [], strict=False))
         shown = ", ".join(f"{k}={v:.4g}" for k, v in values.items()) or "-"
-        reason = trial.user_attrs.get("prune_reason") or trial.user_attrs.get("fail_reason") or ""
-        _logger.info("trial %d %s %s %.1fs %s", trial.number, state, shown, seconds, reason)
+        _logger.info(
+            "trial %d %s %s %.1fs %s", trial.number, state, shown, seconds, attrs.reason(trial)
+        )
         ran.append({"number": trial.number, "state": state, "seconds": round(seconds, 3)})
 
-    budget = WalltimeBudget.from_env(search["walltime_s"], started)
+    budget = WalltimeBudget.from_env(options.walltime_s, started)
     previous = signal.signal(signal.SIGTERM, raise_terminated)
     try:
         ended = run_until_done(
-            study, lambda trial: objective(trial, ctx), search["n_trials"],
-            max_failures=search["max_failures"], journal=handle.storage.kind == "journal",
-            heartbeat_interval=search["heartbeat_interval"], grace_period=search["grace_period"],
-            on_trial=log_trial, should_stop=lambda: budget.exhausted(ran),
-        )  # fmt: skip
+            study,
+            lambda trial: objective(trial, ctx),
+            options.n_trials,
+            max_failures=options.max_failures,
+            journal=record.storage.kind == "journal",
+            heartbeat_interval=options.heartbeat_interval,
+            grace_period=options.grace_period,
+            on_trial=log_trial,
+            should_stop=lambda: budget.exhausted(ran),
+        )
     finally:
         signal.signal(signal.SIGTERM, previous)
-    report = {
-        "worker": worker_id, "study": handle.name, "trials": ran,
-        "states": {s: sum(1 for t in ran if t["state"] == s) for s in {t["state"] for t in ran}},
-        "study_states": count_states(study), "ended": ended,
+    states = sorted({t["state"] for t in ran})
+    return {
+        "worker": worker_id,
+        "study": record.name,
+        "trials": ran,
+        "states": {s: sum(1 for t in ran if t["state"] == s) for s in states},
+        "study_states": count_states(study),
+        "ended": ended,
         "wall_seconds": round(time.time() - started, 3),
-    }  # fmt: skip
-    return report
+    }

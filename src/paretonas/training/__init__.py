@@ -3,7 +3,7 @@
 ``fit`` trains on a ``Split`` (uint8 N x C x H x W, int64 labels) with per-batch
 normalization and vectorized augmentation, evaluates on val every epoch and keeps the best
 epoch by macro F1; ``evaluate`` reports loss, accuracy, F1, confusion matrix and per-class
-figures. ``paretonas.train`` re-exports the same names.
+figures.
 """
 
 from __future__ import annotations

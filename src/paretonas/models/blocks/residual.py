@@ -20,8 +20,15 @@ from paretonas.models.registry import register_block
 
 
 class _Bottleneck(nn.Module):
-    def __init__(self, in_channels: int, out_channels: int, hidden: int, groups: int,
-                 shortcut: bool, activation: str | None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        hidden: int,
+        groups: int,
+        shortcut: bool,
+        activation: str | None,
+    ) -> None:
         super().__init__()
         self.reduce = conv_bn_act(in_channels, hidden, 1, activation=activation)
         self.conv = conv_bn_act(hidden, out_channels, 3, groups=groups, activation=activation)

@@ -1,4 +1,7 @@
-"""Cost of a model: parameters, MACs and CPU latency (the search's zero-cost objectives)."""
+"""What a model costs: parameters, MACs and CPU latency (the search's zero-cost objectives).
+
+Counts, not a profiler: parameters and MACs are exact functions of the network; latency is a
+measurement and says how it was taken (``Latency``)."""
 
 from __future__ import annotations
 

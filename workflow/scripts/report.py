@@ -1,0 +1,13 @@
+# report: summary tables and figures of the search and its finalists.
+from paretonas.reporting import write_report
+from paretonas.workflow_step import run_step
+
+run_step(
+    snakemake.log[0],
+    write_report,
+    snakemake.input.study,
+    snakemake.input.finalists,
+    list(snakemake.input.metrics),
+    snakemake.params.out,
+    plotlyjs="directory",
+)
