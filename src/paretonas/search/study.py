@@ -214,6 +214,8 @@ def open_study(
         info = StorageInfo("sqlite", url, url, heartbeat=False)
         name, where = None, str(path)
     if info.file is not None and not info.file.is_file():
+        if name is None:
+            raise StudyError(f"{path}: no such file (a study snapshot or a study.json)")
         raise StudyError(f"{where}: no storage at {info.file}")
     try:
         storage = open_storage(info)
