@@ -98,6 +98,6 @@ def test_write_selection_writes_front_and_finalists(tmp_path):
 
 
 def test_write_selection_refuses_a_missing_study(tmp_path):
-    with pytest.raises(StudyError, match="nope.db: no such file"):
+    with pytest.raises(StudyError, match=r"nope\.db: no such file"):
         write_selection(tmp_path / "nope.db", 3, tmp_path / "p.csv", tmp_path / "f.yaml")
     assert not (tmp_path / "nope.db").exists()  # never created an empty one

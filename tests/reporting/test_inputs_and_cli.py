@@ -84,7 +84,7 @@ def test_inputs_that_disagree_are_errors(tmp_path):
     (tmp_path / "other.json").write_text(json.dumps(missing))
     with pytest.raises(StudyError, match="no storage at"):
         open_study(tmp_path / "other.json")
-    with pytest.raises(StudyError, match="snapshot.db: no such file"):
+    with pytest.raises(StudyError, match=r"snapshot\.db: no such file"):
         open_study(tmp_path / "snapshot.db")
     assert not (tmp_path / "gone").exists() and not (tmp_path / "snapshot.db").exists()
 
