@@ -25,18 +25,6 @@ def test_nondominated_layers(points, layers):
     assert pareto.nondominated_layers(np.array(points)) == layers
 
 
-@pytest.mark.parametrize(
-    ("a", "b", "expected"),
-    [
-        ([0.1, 0.1], [0.2, 0.2], True),
-        ([0.1, 0.3], [0.2, 0.2], False),
-        ([0.2, 0.2], [0.2, 0.2], False),
-    ],
-)
-def test_dominates(a, b, expected):
-    assert pareto.dominates(np.array(a), np.array(b)) is expected
-
-
 def test_knee_is_nearest_the_ideal_point():
     front = np.array([[0.0, 1.0], [0.2, 0.3], [1.0, 0.0], [0.5, 0.1]])
     assert pareto.knee_order(front)[0] == 1

@@ -57,11 +57,6 @@ def losses(values: np.ndarray, objectives: Sequence[Objective]) -> np.ndarray:
     return to_losses(values, objectives, reference_point(values, objectives))
 
 
-def dominates(a: np.ndarray, b: np.ndarray) -> bool:
-    """``a`` is no worse than ``b`` in every loss and better in one."""
-    return bool(np.all(a <= b) and np.any(a < b))
-
-
 def nondominated_layers(points: np.ndarray) -> list[list[int]]:
     """Indices of loss ``points``, layer by layer (layer 0 is the Pareto front). Equal points
     do not dominate each other, so they share a layer."""

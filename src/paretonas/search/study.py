@@ -195,12 +195,7 @@ def create_study(
     return study
 
 
-def open_study(
-    location: str | os.PathLike,
-    *,
-    sampler: optuna.samplers.BaseSampler | None = None,
-    pruner: optuna.pruners.BasePruner | None = None,
-) -> optuna.Study:
+def open_study(location: str | os.PathLike) -> optuna.Study:
     """Open an existing study, never creating one: ``location`` is a ``study.json`` (the live
     study) or a SQLite file holding one study (the search stage's snapshot). A missing file or
     study is a StudyError naming it."""
@@ -225,7 +220,7 @@ def open_study(
                 found = [s.study_name for s in summaries]
                 raise StudyError(f"{path}: expected one study, found {found}")
             name = summaries[0].study_name
-        return optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
+        return optuna.load_study(study_name=name, storage=storage)
     except KeyError:
         raise StudyError(f"{where}: no such study in {info.redacted}") from None
 
