@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> None:
         val_loader = DataLoader(val_set, batch_size=hparams.batch_size)
         f1 = train(model, hparams, train_loader, val_loader)
         params = count_params(model)
-        latency = measure_latency(model, model.input_shape, runs=20).median_ms
+        latency = measure_latency(model, model.input_shape, rounds=60).ms
         records.append(
             {
                 "number": trial.number,

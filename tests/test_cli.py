@@ -21,14 +21,14 @@ def paretonas(*args: str) -> subprocess.CompletedProcess:
 
 def test_model_info_json_mobilenet_v3_large():
     result = paretonas(
-        "model-info", str(MODELS_DIR / "mobilenet_v3_large.yaml"), "--json", "--runs", "20"
+        "model-info", str(MODELS_DIR / "mobilenet_v3_large.yaml"), "--json", "--rounds", "20"
     )
     assert result.returncode == 0, result.stderr
     info = json.loads(result.stdout)
     assert info["params"] == 5_483_032
     assert abs(info["macs"] / 216.6e6 - 1) < 0.03
     assert info["output_shape"] == [1000]
-    assert info["latency_ms"] > 0 and info["latency"]["runs"] == 20
+    assert info["latency_ms"] > 0 and info["latency"]["rounds"] == 20
     assert len(info["layers"]) == 19
 
 

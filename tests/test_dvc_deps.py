@@ -13,7 +13,7 @@ from tests.conftest import REPO
 PHASES = {
     "data": ["paretonas.data"],
     "search": ["paretonas.search.study", "paretonas.search.worker", "paretonas.search.snapshot"],
-    "finalize": ["paretonas.select", "paretonas.finalize"],
+    "finalize": ["paretonas.profile", "paretonas.select", "paretonas.finalize"],
     "report": ["paretonas.reporting"],
 }
 

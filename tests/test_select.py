@@ -7,7 +7,6 @@ import optuna
 import pytest
 import yaml
 
-from paretonas.errors import SearchError
 from paretonas.objectives import from_names
 from paretonas.search import attrs
 from paretonas.search.study import StudyError
@@ -38,9 +37,37 @@ def test_choose_fills_from_the_next_layer():
     assert finalists[1].why == "best f1 on the non-dominated layer 1"
 
 
-def test_too_few_candidates():
-    with pytest.raises(SearchError, match="only 2 complete feasible trial"):
-        choose([cand(0, 0.9, 10), cand(1, 0.8, 5)], OBJ, 3)
+def test_too_few_candidates_leave_a_slot_empty():
+    finalists = choose([cand(0, 0.9, 10), cand(1, 0.8, 5)], OBJ, 3)
+    assert [f.candidate.number for f in finalists[:2]] == [0, 1]
+    assert finalists[2].candidate is None and finalists[2].rank == 3
+    assert "only 2 complete feasible trial(s)" in finalists[2].why
+    assert "raise search.n_trials" in finalists[2].advice
+
+
+def test_a_chance_level_model_is_never_a_finalist():
+    # 10 classes: chance 0.1, default min_f1 0.28; only trial 0 has learned something
+    cands = [cand(0, 0.62, 900), cand(1, 0.21, 100), cand(2, 0.12, 50)]
+    finalists = choose(cands, OBJ, 3, 0.9, min_f1=0.28, chance=0.1)
+    assert [f.candidate and f.candidate.number for f in finalists] == [0, None, None]
+    assert "only 1 trial(s) reach select.min_f1 = 0.280, chance 0.100" in finalists[1].why
+    assert "hparams.epochs" in finalists[1].advice
+    nothing = choose(cands[1:], OBJ, 2, 0.9, min_f1=0.28, chance=0.1)
+    assert all(f.candidate is None for f in nothing)
+
+
+@pytest.mark.parametrize(
+    ("noise", "expected"),
+    [(0.0, [0, 1]), (1.0, [1, 2])],  # within the noise, 0.95 vs 0.97 is a tie: cheaper wins
+)
+def test_noise_aware_dominance(noise, expected):
+    cands = [
+        Candidate(0, (0.97, 900), "a", f1_se=0.02),
+        Candidate(1, (0.95, 300), "b", f1_se=0.02),
+        Candidate(2, (0.60, 100), "c", f1_se=0.02),
+    ]
+    finalists = choose(cands, OBJ, 2, 0.0, f1_noise=noise)
+    assert [f.candidate.number for f in finalists] == expected
 
 
 def test_min_relative_score_keeps_tiny_weak_models_out():
@@ -88,7 +115,7 @@ def test_write_selection_writes_front_and_finalists(tmp_path):
     out = tmp_path / "select"
     record = write_selection(tmp_path / "s.db", 3, out / "pareto.csv", out / "f.yaml")
     lines = (out / "pareto.csv").read_text().splitlines()
-    assert lines[0] == "trial,front,f1,params,archive"
+    assert lines[0] == "trial,front,f1,params,f1_se,archive"
     assert {line.split(",")[0] for line in lines[1:]} == {"0", "1", "4"}
     written = yaml.safe_load((out / "f.yaml").read_text())
     assert written == record

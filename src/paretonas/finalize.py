@@ -20,10 +20,9 @@ import yaml
 from paretonas import __version__
 from paretonas.data import load_manifest, load_split
 from paretonas.errors import ParetonasError
-from paretonas.hardware import fingerprint
-from paretonas.models import build_model, count_macs, count_params, measure_latency
+from paretonas.models import build_model, count_macs, count_params
 from paretonas.search import archive
-from paretonas.training import Augment, HParams, Split, evaluate, fit
+from paretonas.training import Augment, HParams, Split, evaluate, f1_noise, fit
 from paretonas.yamlio import atomic_write_text, read_yaml
 
 _logger = logging.getLogger(__name__)
@@ -53,6 +52,17 @@ def finalize_rank(
     """The finalize stage for one slot: the finalist of ``rank`` in ``finalists_yaml``,
     retrained from its archive (see ``finalize`` for ``options``)."""
     selection = finalist_trial(finalists_yaml, rank)
+    if selection.get("trial") is None:  # select left the slot empty: say so, train nothing
+        metrics = {
+            "rank": rank,
+            "trial": None,
+            "empty": selection.get("why", "no finalist"),
+            "advice": selection.get("advice", ""),
+            "paretonas_version": __version__,
+        }
+        atomic_write_text(Path(out_dir) / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+        _logger.warning("finalist #%d: empty slot: %s", rank, metrics["empty"])
+        return metrics
     return finalize(selection["archive"], data_dir, out_dir, selection=selection, **options)
 
 
@@ -64,7 +74,6 @@ def finalize(
     epochs: int,
     device: str = "auto",
     export: bool = True,
-    latency_runs: int = 20,
     threads: int = 1,
     selection: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
@@ -80,8 +89,13 @@ def finalize(
     torch.manual_seed(seed)
     model = build_model(spec)
     params = count_params(model)
-    expected = searched.get("costs", {}).get("params")
-    if expected is not None and params != expected:
+    expected = (searched.get("costs") or {}).get("params")
+    if expected is None:
+        raise FinalizeError(
+            f"{trial_dir}/metrics.json: no costs.params recorded: cannot check that model.yaml "
+            f"is the searched network (was the trial finished?)"
+        )
+    if params != expected:
         raise FinalizeError(
             f"{trial_dir}: model.yaml builds {params} parameters, the search recorded "
             f"{expected}: the archive does not describe the searched network"
@@ -111,24 +125,26 @@ def finalize(
         num_classes=manifest["num_classes"],
     )
     model = model.cpu().eval()
-    latency = measure_latency(model, model.input_shape, runs=latency_runs)
+    noise = f1_noise(test.labels, tested.predictions, manifest["num_classes"])
     metrics: dict[str, Any] = {
         "rank": (selection or {}).get("rank"),
         "trial": searched.get("number"),
         "archive": str(trial_dir),
         "why": (selection or {}).get("why"),
-        "search": {"values": searched.get("objectives"), "val_f1": _search_val_f1(searched)},
+        "search": {
+            "values": searched.get("objectives"),
+            "val_f1": _search_val_f1(searched),
+            "val_f1_noise": searched.get("val_f1_noise"),
+        },
         "test": {
             **tested.to_dict(),
+            "f1_noise": noise.to_dict(),
             "class_names": manifest["class_names"],
             "samples": len(test.labels),
         },
         "val_f1": result.best_val_f1,
         "params": params,
         "macs": count_macs(model, model.input_shape),
-        "latency_ms": round(latency.median_ms, 5),
-        "latency": latency.to_dict(),
-        "hardware": fingerprint(),
         "best_epoch": result.best_epoch,
         "epochs": epochs,
         "history": [epoch.to_dict() for epoch in result.history],
@@ -155,13 +171,14 @@ def finalize(
     metrics["seconds"] = round(time.perf_counter() - started, 3)
     atomic_write_text(out_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     _logger.info(
-        "trial %s: test accuracy %.4f, macro-F1 %.4f, %d params, %.3f ms (%d epochs, "
-        "best %d) in %.1fs",
+        "trial %s: test accuracy %.4f, macro-F1 %.4f (95%% interval %.4f-%.4f), %d params "
+        "(%d epochs, best %d) in %.1fs",
         metrics["trial"],
         tested.accuracy,
         tested.f1_macro,
+        noise.low,
+        noise.high,
         params,
-        latency.median_ms,
         epochs,
         result.best_epoch,
         metrics["seconds"],

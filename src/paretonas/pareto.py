@@ -57,23 +57,42 @@ def losses(values: np.ndarray, objectives: Sequence[Objective]) -> np.ndarray:
     return to_losses(values, objectives, reference_point(values, objectives))
 
 
-def nondominated_layers(points: np.ndarray) -> list[list[int]]:
+def nondominated_layers(points: np.ndarray, noise: np.ndarray | None = None) -> list[list[int]]:
     """Indices of loss ``points``, layer by layer (layer 0 is the Pareto front). Equal points
-    do not dominate each other, so they share a layer."""
+    do not dominate each other, so they share a layer.
+
+    ``noise`` (same shape as ``points``, or None): each value's standard error. Then a
+    difference within ``sqrt(se_i**2 + se_j**2)`` decides nothing (epsilon-dominance): i
+    dominates j when it is no worse than j beyond the noise in every loss and better beyond
+    it in one. Two models whose F1 differ by less than the noise tie on F1, and the cheaper
+    one dominates."""
     points = np.asarray(points, dtype=float)
     if len(points) == 0:
         return []
-    # dominated_by[i, j]: point j dominates point i
-    no_worse = np.all(points[None, :, :] <= points[:, None, :], axis=2)
-    better = np.any(points[None, :, :] < points[:, None, :], axis=2)
+    if noise is None:
+        tolerance = np.zeros((len(points), len(points), points.shape[1]))
+    else:
+        noise = np.asarray(noise, dtype=float)
+        tolerance = np.sqrt(noise[None, :, :] ** 2 + noise[:, None, :] ** 2)
+    # dominated_by[i, j]: point j dominates point i (difference = j - i, per loss)
+    difference = points[None, :, :] - points[:, None, :]
+    no_worse = np.all(difference <= tolerance, axis=2)
+    better = np.any(difference < -tolerance, axis=2)
     dominated_by = no_worse & better
     remaining = np.ones(len(points), dtype=bool)
     layers = []
     while remaining.any():
         front = remaining & ~np.any(dominated_by & remaining[None, :], axis=1)
+        if not front.any():  # a cycle of noisy dominance: fall back to plain dominance
+            return layers + nondominated_layers_of(points, np.flatnonzero(remaining))
         layers.append([int(i) for i in np.flatnonzero(front)])
         remaining &= ~front
     return layers
+
+
+def nondominated_layers_of(points: np.ndarray, subset: np.ndarray) -> list[list[int]]:
+    """Plain layers of ``points[subset]``, as indices into ``points``."""
+    return [[int(subset[i]) for i in layer] for layer in nondominated_layers(points[subset])]
 
 
 def hypervolume(points: np.ndarray) -> float:

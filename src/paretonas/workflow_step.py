@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -43,7 +44,9 @@ def run_step(
     ``PARETONAS_DEBUG=1``), 1 after any other exception (its traceback logged: a bug)."""
     log_to(log)
     logger = logging.getLogger("paretonas.step")
-    logger.info("%s.%s", function.__module__, function.__qualname__)
+    name = f"{function.__module__}.{function.__qualname__}"
+    logger.info("%s: started", name)  # the first and last lines time the job (tests read them)
+    started = time.perf_counter()
     try:
         status = function(*args, **kwargs)
     except ParetonasError as exc:
@@ -54,4 +57,5 @@ def run_step(
     except Exception:
         logger.exception("failed")  # a bug, not bad input: the traceback goes to the log
         sys.exit(1)
+    logger.info("%s: done in %.1fs", name, time.perf_counter() - started)
     sys.exit(status if isinstance(status, int) else 0)

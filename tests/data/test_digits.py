@@ -65,11 +65,29 @@ def test_splits_are_disjoint_and_cover_the_source(digits_dir):
 
 def test_search_is_a_stratified_subset(digits_dir):
     manifest = load_manifest(digits_dir)
+    counts = manifest["counts"]
     for split in ("train", "val"):
         search, full = indices(digits_dir, f"search/{split}"), indices(digits_dir, f"full/{split}")
         assert set(search) <= set(full)
-        for name, count in manifest["counts"][f"full/{split}"]["per_class"].items():
-            assert abs(manifest["counts"][f"search/{split}"]["per_class"][name] - count / 2) <= 1
+    for name, count in counts["full/train"]["per_class"].items():  # search_fraction 0.5
+        assert abs(counts["search/train"]["per_class"][name] - count / 2) <= 1
+    # val keeps search_val_min_per_class (50) a class, or all of full/val's (17-18 here)
+    assert counts["search/val"]["per_class"] == counts["full/val"]["per_class"]
+
+
+def test_search_val_min_per_class_and_search_fraction(tmp_path):
+    manifest = prepare_data(
+        config(source="digits", val_fraction=0.5, search_fraction=0.2, search_val_min_per_class=30),
+        tmp_path / "a",
+    )
+    assert set(manifest["counts"]["search/val"]["per_class"].values()) == {30}  # not 0.2 x 90
+    off = prepare_data(
+        config(source="digits", val_fraction=0.5, search_val_min_per_class=None), tmp_path / "b"
+    )
+    full = off["counts"]["full/val"]["per_class"]
+    assert all(
+        abs(off["counts"]["search/val"]["per_class"][c] - n / 2) <= 1 for c, n in full.items()
+    )
 
 
 def test_search_max_per_class_caps_every_class(tmp_path):

@@ -105,3 +105,15 @@ def test_too_many_unreadable_files_fail(tmp_path):
     ):
         prepare_data(config(source="imagefolder", path=str(source)), out_dir)
     assert_no_output(out_dir)
+
+
+def test_one_class_is_refused(tmp_path):
+    source = write_imagefolder(tmp_path / "shapes")
+    for folder in source.iterdir():
+        if folder.name != "red":
+            for image in folder.iterdir():
+                image.unlink()
+            folder.rmdir()
+    with pytest.raises(DataError, match=r"1 class\(es\) \['red'\]; a classifier needs at least 2"):
+        prepare_data(config(source="imagefolder", path=str(source)), tmp_path / "out")
+    assert_no_output(tmp_path / "out")

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import csv
 
+import optuna
 import pytest
 import yaml
+from optuna.trial import create_trial
 
+from paretonas.finalize import finalize_rank
 from paretonas.reporting import write_report
 from paretonas.reporting._figures import FigureWriter
+from paretonas.search import attrs
+from paretonas.select import write_selection
 from tests.reporting.studies import (
     ACCURACIES,
     FIGURES,
@@ -57,7 +62,7 @@ def test_three_objectives_every_file_table_and_finalist_marks(tmp_path, png_text
     assert rows[0]["params"] == "1000" and rows[1]["search_val_f1"] == "0.88"
 
     md = (out / "summary.md").read_text()
-    assert "| rank | trial | why | test accuracy | test macro-F1 |" in md
+    assert "| rank | trial | why | test accuracy | test macro-F1 (95% interval) |" in md
     assert "latency_ms (minimize; CPU latency, batch 1, measured)" in md  # says what it is
     assert "params (minimize; parameters, deterministic)" in md
     assert f"| 1 | {rows[0]['trial']} | best f1 on the front \\| made up | 0.9312 |" in md
@@ -115,3 +120,32 @@ def test_no_feasible_trial_still_reports(tmp_path):
     files = {p.name for p in write_report(study, finalists_yaml, [], out)}
     assert {"summary.md", "pareto_front.png", "hypervolume.html", "history_f1.png"} <= files
     assert "no complete feasible trial" in (out / "summary.md").read_text()
+
+
+def test_a_search_that_learned_nothing_reports_empty_slots_first(tmp_path):
+    study = optuna.create_study(
+        directions=["maximize", "minimize"], storage=f"sqlite:///{tmp_path}/s.db"
+    )
+    study.set_metric_names(["f1", "params"])
+    study.set_user_attr(attrs.DATA, {"num_classes": 10})
+    for number, (f1, params) in enumerate([(0.11, 900), (0.13, 300), (0.08, 100)]):
+        keys = {attrs.CONFIG_HASH: str(number), attrs.F1_SE: 0.03}
+        study.add_trial(create_trial(values=[f1, params], user_attrs=keys))
+    select = tmp_path / "select"
+    record = write_selection(study, 2, select / "pareto.csv", select / "finalists.yaml", 0.9)
+    assert [f["trial"] for f in record["finalists"]] == [None, None]
+    assert record["min_f1"] == pytest.approx(0.28) and record["below_min_f1"] == 3
+    metrics = [
+        tmp_path / str(rank) / "metrics.json"
+        for rank in (1, 2)
+        if finalize_rank(select / "finalists.yaml", rank, tmp_path, tmp_path / str(rank))
+    ]
+    out = tmp_path / "report"
+    write_report(study, select / "finalists.yaml", metrics, out)
+    md = (out / "summary.md").read_text()
+    first = md.split("## Finalists")[0]
+    assert "> **Warning:** No finalist for slot #1, #2: no finalist: only 0 trial(s)" in first
+    assert "the search has learned almost nothing: the best validation F1 is 0.130" in first
+    assert "| 1 | – | no finalist: only 0 trial(s) reach select.min_f1 = 0.280" in md
+    rows = list(csv.DictReader((out / "summary.csv").open()))
+    assert [r["trial"] for r in rows] == ["", ""] and "latency_ms_estimate" in rows[0]

@@ -42,7 +42,6 @@ def search_config(tmp_path: Path, space: Path, **search) -> dict:
             "space": str(space),
             "n_trials": 4,
             "workers": 1,
-            "latency_runs": 20,
             "n_startup_trials": 2,
             **search,
         },

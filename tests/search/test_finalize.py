@@ -10,7 +10,7 @@ import pytest
 import torch
 import yaml
 
-from paretonas.finalize import FinalizeError, finalize
+from paretonas.finalize import FinalizeError, finalize, finalize_rank
 from paretonas.search.archive import load_weights
 from tests.search.conftest import fast_space, run_search, search_config
 
@@ -60,7 +60,23 @@ def test_finalize_refuses_an_archive_that_changed(tmp_path, archived_trial, digi
         finalize(copy, digits_dir, tmp_path / "out", epochs=1, export=False)
     with pytest.raises(FinalizeError, match="not a trial archive"):
         finalize(tmp_path, digits_dir, tmp_path / "out", epochs=1, export=False)
+    del metrics["costs"]
+    (copy / "metrics.json").write_text(json.dumps(metrics))
+    with pytest.raises(FinalizeError, match=r"no costs\.params recorded"):
+        finalize(copy, digits_dir, tmp_path / "out", epochs=1, export=False)
     assert not (tmp_path / "out").exists()
+
+
+def test_an_empty_slot_is_a_record_and_nothing_is_trained(tmp_path, digits_dir):
+    finalists = tmp_path / "finalists.yaml"
+    why = "no finalist: only 1 trial(s) reach select.min_f1 = 0.280, chance 0.100"
+    finalists.write_text(
+        yaml.safe_dump({"finalists": [{"rank": 2, "trial": None, "why": why, "advice": "more"}]})
+    )
+    metrics = finalize_rank(finalists, 2, digits_dir, tmp_path / "2", epochs=1)
+    assert metrics["trial"] is None and metrics["empty"] == why and metrics["advice"] == "more"
+    assert json.loads((tmp_path / "2" / "metrics.json").read_text()) == metrics
+    assert sorted(p.name for p in (tmp_path / "2").iterdir()) == ["metrics.json"]
 
 
 def test_finalize_cli_on_any_archived_trial(tmp_path, archived_trial, digits_dir):

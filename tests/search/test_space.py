@@ -139,6 +139,28 @@ BAD = [
         {"model": {**CELL, "normal": {"categorical": ["Bottleneck"]}}, "hparams": {}},
         ["model.normal", "'Bottleneck' has no entry under modules"],
     ),
+    # the whole space is checked before any trial: what a trial could draw must work
+    (
+        {"model": DEFAULT["model"], "hparams": {"img_size": 32}},
+        ["hparams.img_size", "unknown hyperparameter 'img_size'"],
+    ),
+    (
+        {"model": DEFAULT["model"], "hparams": {"schedule": {"categorical": ["cosine", "cos"]}}},
+        ["hparams.schedule", "unknown value 'cos'"],
+    ),
+    (
+        {"model": DEFAULT["model"], "hparams": {"optimizer": {"branches": {"lion": {}}}}},
+        ["hparams.optimizer.branches.lion", "'lion'"],
+    ),
+    (
+        {"model": DEFAULT["model"], "hparams": {"batch_size": {"int": [0, 64]}}},
+        ["hparams.batch_size"],
+    ),
+    (
+        space_with(modules={"Conv": {"out_channels": 16}, "Linear": {"out_features": 10}}),
+        ["model.modules.Linear", "cannot stand in a slot"],
+    ),
+    (space_with(modules={}), ["model.modules", "no module to choose from"]),
 ]
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import optuna
 import pytest
 import torch
+import yaml
 from optuna.trial import TrialState
 
 import paretonas.search.objective as objective_module
@@ -55,17 +56,12 @@ def test_identity_and_continuation(tmp_path, digits_dir):
 
 
 def test_same_seed_same_trials(tmp_path, digits_dir):
-    # TPE takes over after 2 startup trials; it is deterministic only if it never sees a
-    # measured value, so this study scores F1 and params only (latency is a measurement).
-    objectives = [
-        {"name": "f1", "direction": "maximize"},
-        {"name": "params", "direction": "minimize"},
-    ]
+    # With the default objectives (latency included): TPE takes over after 2 startup trials
+    # and sees only deterministic values (the search's latency is an estimate), so it replays.
     runs = []
     for name in ("a", "b"):
-        config = search_config(
-            tmp_path / name, fast_space(tmp_path), n_trials=4, objectives=objectives
-        )
+        config = search_config(tmp_path / name, fast_space(tmp_path), n_trials=5)
+        assert [o["name"] for o in config["search"]["objectives"]] == ["f1", "params", "latency_ms"]
         run_search(config, digits_dir)
         runs.append(load(config).trials)
     for one, two in zip(*runs, strict=True):
@@ -200,3 +196,16 @@ def test_single_objective_uses_optuna_pruner(tmp_path, digits_dir):
     for trial in pruned:
         assert trial.user_attrs[attrs.PRUNE_REASON].startswith("MedianPruner pruned at epoch")
         assert len(trial.intermediate_values) < 4  # it did stop before the last epoch
+
+
+def test_a_search_that_learns_nothing_says_so_once(tmp_path, digits_dir, caplog):
+    space = fast_space(tmp_path, epochs=1)
+    data = yaml.safe_load(space.read_text())
+    data["hparams"]["optimizer"] = {"branches": {"sgd": {"lr": 1e-7, "momentum": 0.0}}}
+    space.write_text(yaml.safe_dump(data))
+    config = search_config(tmp_path, space, n_trials=3, n_startup_trials=2)
+    with caplog.at_level("WARNING", logger="paretonas.search.worker"):
+        run_search(config, digits_dir)
+    warnings = [r.message for r in caplog.records if "learned almost nothing" in r.message]
+    assert len(warnings) == 1, warnings
+    assert "chance for 10 classes is 0.100" in warnings[0] and "hparams.epochs" in warnings[0]

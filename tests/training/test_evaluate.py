@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from sklearn.metrics import confusion_matrix, f1_score
 
 from paretonas.errors import ConfigError
-from paretonas.training import HParams, Split, evaluate, fit, macro_f1
+from paretonas.training import HParams, Split, evaluate, f1_noise, fit, macro_f1
 
 
 def test_evaluate_agrees_with_sklearn(digits, make_model):
@@ -48,3 +49,20 @@ def test_num_classes_sizes_the_matrix(digits, make_model):
 )
 def test_macro_f1_is_sklearn(labels, predictions):
     assert macro_f1(labels, predictions) == f1_score(labels, predictions, average="macro")
+
+
+def test_f1_noise_is_a_seeded_bootstrap_that_shrinks_with_the_split():
+    rng = np.random.default_rng(0)
+
+    def noisy(n: int) -> tuple[np.ndarray, np.ndarray]:
+        labels = rng.integers(0, 10, n)
+        return labels, np.where(rng.random(n) < 0.85, labels, rng.integers(0, 10, n))
+
+    small, large = noisy(90), noisy(2000)
+    a, b = f1_noise(*small, 10), f1_noise(*small, 10)
+    assert a == b  # seeded: the same split gives the same figures
+    assert a.low <= macro_f1(*small) <= a.high and a.samples == 90
+    assert 0.02 < a.se < 0.08  # about sqrt(p (1 - p) / n) for p ~ 0.85, n = 90
+    assert f1_noise(*large, 10).se < a.se / 3  # 22x the images: ~4.7x less noise
+    perfect = f1_noise(small[0], small[0], 10)
+    assert perfect.se == 0 and perfect.low == perfect.high == 1.0

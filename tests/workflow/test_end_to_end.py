@@ -8,6 +8,7 @@ import json
 import signal
 import subprocess
 import time
+from datetime import datetime
 
 import optuna
 import pytest
@@ -26,11 +27,12 @@ ALL_RULES = {
     "search_study",
     "search_worker",
     "search_snapshot",
+    "profile",
     "select",
     "finalize",
     "report",
 }
-FROM_SEARCH = {"search_worker", "search_snapshot", "select", "finalize", "report"}
+FROM_SEARCH = {"search_worker", "search_snapshot", "profile", "select", "finalize", "report"}
 
 
 @pytest.fixture(scope="module")
@@ -142,6 +144,30 @@ def test_rerun_only_what_changed(finished, tmp_path, change, expected):
     assert set(job_counts(dry.stdout)) - {"all"} == expected
 
 
+def job_spans(project: Project) -> dict[str, tuple[datetime, datetime]]:
+    """Each job's first and last log line (workflow_step logs "started" and "done")."""
+    spans = {}
+    for log in project.path("results", "logs").rglob("*.log"):
+        stamps = [line[:23] for line in log.read_text().splitlines() if line[:4].isdigit()]
+        name = str(log.relative_to(project.path("results", "logs")))
+        spans[name] = tuple(
+            datetime.strptime(s, "%Y-%m-%d %H:%M:%S,%f") for s in (stamps[0], stamps[-1])
+        )
+    return spans
+
+
+def test_the_profile_step_had_the_machine_to_itself(finished):
+    spans = job_spans(finished[0])
+    start, end = spans.pop("profile.log")
+    assert len(spans) == 10  # prepare_data, search_study, 2 workers, snapshot, select, 3, report
+    for name, (other_start, other_end) in spans.items():
+        assert other_end <= start or other_start >= end, (name, other_start, other_end)
+    record = json.loads(finished[0].path("results", "profile", "profile.json").read_text())
+    assert record["models"] >= 3 and -1 <= record["estimate_rank_correlation"] <= 1
+    rho = record["estimate_rank_correlation"]
+    print(f"\nprofile: {record['models']} models, estimate Spearman {rho}")
+
+
 def test_summary_lists_the_study_and_the_archives(finished):
     summary = finished[0].snakemake("--summary").stdout.splitlines()
     rules = {line.split("\t")[0]: line.split("\t")[2] for line in summary[1:] if "\t" in line}
@@ -154,7 +180,7 @@ def test_summary_lists_the_study_and_the_archives(finished):
 # (edited package module, rules that must run again: and only those)
 CODE_EDITS = [
     ("select.py", {"select", "finalize", "report"}),
-    ("training/_loop.py", FROM_SEARCH),
+    ("training/_loop.py", FROM_SEARCH | {"search_study"}),  # it checks hparams with training
     ("reporting/_summary.py", {"report"}),
 ]
 

@@ -48,7 +48,7 @@ def worker_options():
     """How each worker runs (paretonas.search.worker.WorkerOptions)."""
     search = config["search"]
     keys = ["n_trials", "sampler", "n_startup_trials", "max_failures", "heartbeat_interval",
-            "grace_period", "walltime_s", "latency_runs", "device"]
+            "grace_period", "walltime_s", "device"]
     return {**{key: search[key] for key in keys}, "pruning": config["pruning"]}
 
 

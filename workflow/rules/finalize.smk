@@ -1,4 +1,5 @@
 # Finalize: retrain each finalist from its archived YAMLs on the full data; test; export.
+# A slot that select left empty gets a metrics.json that says why, and nothing else.
 
 
 rule finalize:
@@ -8,17 +9,15 @@ rule finalize:
         manifest=f"{DATA_DIR}/manifest.json",
         splits=data_outputs(),
     output:
+        # the record of the slot; beside it (unless select left the slot empty) model.yaml,
+        # hparams.yaml, weights.pt and the exports, which no later step reads
         metrics=f"{RESULTS}/finalists/{{rank}}/metrics.json",
-        weights=f"{RESULTS}/finalists/{{rank}}/weights.pt",
-        model=f"{RESULTS}/finalists/{{rank}}/model.yaml",
-        hparams=f"{RESULTS}/finalists/{{rank}}/hparams.yaml",
     params:
         data=data_dir,
         out=lambda wildcards, output: os.path.dirname(output.metrics),
         epochs=config["finalize"]["epochs"],
         device=config["finalize"]["device"],
         export=config["finalize"]["export"],
-        latency_runs=config["search"]["latency_runs"],
         code=code("paretonas.finalize"),
     log:
         f"{RESULTS}/logs/finalize/{{rank}}.log",

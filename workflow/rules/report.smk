@@ -5,6 +5,8 @@ rule report:
     input:
         study=f"{SNAPSHOT}/study.db",
         finalists=f"{RESULTS}/select/finalists.yaml",
+        latency=f"{RESULTS}/profile/latency.csv",
+        profile=f"{RESULTS}/profile/profile.json",
         metrics=finalist_outputs(),
     output:
         summary=report(

@@ -15,7 +15,7 @@ rule search_study:
         seed=config["seed"],
         storage=config["search"]["storage"],
         storage_env=config["search"]["storage_env"],
-        code=code("paretonas.search.study"),
+        code=code("paretonas.search.worker"),
     log:
         f"{RESULTS}/logs/search_study.log",
     threads: 1

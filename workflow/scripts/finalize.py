@@ -12,6 +12,5 @@ run_step(
     epochs=snakemake.params.epochs,
     device=snakemake.params.device,
     export=snakemake.params.export,
-    latency_runs=snakemake.params.latency_runs,
     threads=snakemake.threads,
 )

@@ -10,4 +10,6 @@ run_step(
     list(snakemake.input.metrics),
     snakemake.params.out,
     plotlyjs="directory",
+    latency_csv=snakemake.input.latency,
+    profile_json=snakemake.input.profile,
 )

@@ -1,5 +1,5 @@
 # search_study: name the study of this space, data and objectives; create it; write study.json.
-from paretonas.search.study import start_study
+from paretonas.search.worker import start_study
 from paretonas.workflow_step import run_step
 
 run_step(

@@ -11,4 +11,7 @@ run_step(
     snakemake.output.finalists,
     snakemake.params.min_relative_score,
     snakemake.input.trials,
+    latency_csv=snakemake.input.latency,
+    min_f1=snakemake.params.min_f1,
+    f1_noise=snakemake.params.f1_noise,
 )

@@ -28,7 +28,6 @@ def run(args: argparse.Namespace) -> int:
         "epochs": args.epochs or config["finalize"]["epochs"],
         "device": config["finalize"]["device"],
         "export": config["finalize"]["export"],
-        "latency_runs": config["search"]["latency_runs"],
     }
     if args.rank is not None:
         if not args.finalists:

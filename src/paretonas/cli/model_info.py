@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 
+from paretonas.errors import ConfigError
 from paretonas.models import (
     ModelSpec,
     build_model,
-    count_macs,
     count_params,
+    estimate_latency_ms,
     format_layer_table,
+    forward_counts,
     measure_latency,
 )
 
@@ -28,15 +30,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--no-latency", action="store_true", help="skip the latency measurement")
-    parser.add_argument("--runs", type=int, default=30, help="timed runs for latency (>= 20)")
+    parser.add_argument(
+        "--rounds", type=int, default=60, help="timed rounds of ~2 ms for latency (>= 20)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.rounds < 20:
+        raise ConfigError(f"--rounds: expected at least 20 timed rounds, got {args.rounds}")
     spec = ModelSpec.from_yaml(args.path)
     model = build_model(spec, args.img_size)
     params = count_params(model)
-    macs = count_macs(model, model.input_shape)
-    latency = None if args.no_latency else measure_latency(model, model.input_shape, args.runs)
+    counts = forward_counts(model, model.input_shape)
+    macs = counts.macs
+    latency = None if args.no_latency else measure_latency(model, model.input_shape, args.rounds)
     if args.json:
         print(
             json.dumps(
@@ -46,8 +53,9 @@ def run(args: argparse.Namespace) -> int:
                     "output_shape": list(model.output_shape),
                     "params": params,
                     "macs": macs,
-                    "latency_ms": latency and round(latency.median_ms, 4),
+                    "latency_ms": latency and latency.ms,
                     "latency": latency and latency.to_dict(),
+                    "latency_estimate_ms": estimate_latency_ms(counts),
                     "layers": [
                         {
                             "index": layer.index,
@@ -72,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"MACs       {macs:,} ({macs / 1e6:.1f}M)")
     if latency:
         print(
-            f"latency    {latency.median_ms:.3f} ms (median of {latency.runs} runs, batch 1, "
-            f"{latency.threads} thread, IQR {latency.iqr_ms:.3f} ms)"
+            f"latency    {latency.ms:.3f} ms measured ({latency.method}; p5-p50 "
+            f"{latency.low_ms:.3f}-{latency.high_ms:.3f} ms)"
         )
+    print(f"estimate   {estimate_latency_ms(counts):.3f} ms (the search's latency estimate)")
     return 0

@@ -21,6 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--metrics", metavar="FILE", nargs="*", default=[], help="each finalist's metrics.json"
     )
     parser.add_argument("--out", metavar="DIR", required=True, help="report directory")
+    parser.add_argument("--latency", metavar="FILE", help="the profile step's latency.csv")
+    parser.add_argument("--profile", metavar="FILE", help="the profile step's profile.json")
     parser.add_argument(
         "--plotlyjs",
         choices=PLOTLYJS_MODES,
@@ -31,5 +33,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    write_report(args.study, args.finalists, args.metrics, args.out, plotlyjs=args.plotlyjs)
+    write_report(
+        args.study,
+        args.finalists,
+        args.metrics,
+        args.out,
+        plotlyjs=args.plotlyjs,
+        latency_csv=args.latency,
+        profile_json=args.profile,
+    )
     return 0

@@ -6,7 +6,8 @@ import argparse
 import os
 
 from paretonas.cli._common import add_config_argument, config_from_args
-from paretonas.search.study import StudyRecord, start_study
+from paretonas.search.study import StudyRecord
+from paretonas.search.worker import start_study
 
 NAME = "search-study"
 HELP = "create (or find) the study of this config and data; write its study.json"

@@ -23,6 +23,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the snapshot's trials/ (finalists' archives are named under it)",
     )
     parser.add_argument("--out", metavar="DIR", required=True, help="output directory")
+    parser.add_argument(
+        "--latency",
+        metavar="FILE",
+        help="the profile step's latency.csv (default: the search's estimate)",
+    )
     parser.add_argument("--k", type=int, help="finalists (default: select.k)")
     parser.add_argument(
         "--min-relative-score", type=float, help="default: select.min_relative_score"
@@ -41,5 +46,8 @@ def run(args: argparse.Namespace) -> int:
         out / "finalists.yaml",
         options["min_relative_score"] if floor is None else floor,
         args.trials,
+        latency_csv=args.latency,
+        min_f1=options["min_f1"],
+        f1_noise=options["f1_noise"],
     )
     return 0

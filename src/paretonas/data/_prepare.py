@@ -34,6 +34,7 @@ from paretonas.data._store import (
     staged_directory,
     write_file,
 )
+from paretonas.errors import DataError
 
 _logger = logging.getLogger(__name__)
 
@@ -50,6 +51,12 @@ def prepare_data(config: dict[str, Any], out_dir: str | os.PathLike) -> dict[str
     data_config, seed = config["data"], config["seed"]
     check_fractions(data_config)
     raw = load_source(data_config)
+    if len(raw.class_names) < 2:
+        where = data_config["path"] or data_config["source"]
+        raise DataError(
+            f"data.path: {where}: {len(raw.class_names)} class(es) {raw.class_names}; a "
+            f"classifier needs at least 2 (imagefolder: one folder per class)"
+        )
     _logger.info(
         "data: %s: %d images %s, %d classes (%.2f s)",
         data_config["source"],
@@ -102,6 +109,7 @@ def split_rows(raw: RawDataset, data_config: dict[str, Any], seed: int) -> dict[
             data_config.get("search_max_per_class"),
             seed,
             split,
+            data_config.get("search_val_min_per_class") if split == "val" else None,
         )
     return rows
 

@@ -99,14 +99,18 @@ def search_subsample(
     max_per_class: int | None,
     seed: int,
     split: str,
+    min_per_class: int | None = None,
 ) -> np.ndarray:
-    """Sorted stratified subset of ``rows`` (``fraction`` of each class, then the optional cap).
+    """Sorted stratified subset of ``rows``: ``fraction`` of each class, raised to
+    ``min_per_class`` (or all the class has), then the optional cap.
 
     Each class keeps at least one image; ``split`` ("train" or "val") only names the split in
     errors and picks an independent random stream.
     """
     counts = np.bincount(labels[rows], minlength=len(class_names))
     take = np.minimum(np.maximum(allocate(counts, fraction), 1), counts)
+    if min_per_class is not None:
+        take = np.maximum(take, np.minimum(counts, min_per_class))
     if max_per_class is not None:
         take = np.minimum(take, max_per_class)
     for index, count in enumerate(take):

@@ -67,7 +67,7 @@ def write_history(
         "best": _best_so_far([r.values[j] for r in feasible], direction),
         "marks": [(f, r.values[j]) for f in finalists for r in feasible if r.number == f.trial],
         "scale": scale_for([r.values[j] for r in feasible] + bad_y),
-        "label": f"{name} ({direction})",
+        "label": table.label(j),
         "title": f"Optimization history: {name}",
         "sub": f"{len(feasible)} feasible, {len(infeasible)} infeasible{untrained}\n"
         f"{counts['pruned']} pruned and {counts['fail']} failed trials have no values",

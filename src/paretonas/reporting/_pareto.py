@@ -25,8 +25,7 @@ LABEL_OFFSETS = [((8, 8), "left"), ((8, -16), "left"), ((-8, 8), "right"), ((-8,
 
 
 def _label(table: TrialTable, j: int) -> str:
-    objective = table.objectives[j]
-    return f"{objective.name} ({objective.direction})"
+    return table.label(j)
 
 
 def _hover(table: TrialTable, row: TrialRow, layer: int | None) -> str:

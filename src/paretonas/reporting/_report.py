@@ -8,6 +8,8 @@ from pathlib import Path
 
 import optuna
 
+from paretonas.chance import learned_nothing, nothing_learned_message
+from paretonas.profile import read_profile
 from paretonas.reporting._confusion import write_confusion
 from paretonas.reporting._figures import FigureWriter
 from paretonas.reporting._history import (
@@ -16,10 +18,11 @@ from paretonas.reporting._history import (
     write_parallel,
 )
 from paretonas.reporting._hypervolume import write_hypervolume
-from paretonas.reporting._inputs import finalist_rows, read_finalists
+from paretonas.reporting._inputs import finalist_rows, read_finalists, read_json
 from paretonas.reporting._pareto import write_pareto
 from paretonas.reporting._summary import write_summary_csv, write_summary_md
 from paretonas.reporting._trials import TrialTable
+from paretonas.search import attrs
 from paretonas.search.study import open_study
 
 _logger = logging.getLogger(__name__)
@@ -32,6 +35,8 @@ def write_report(
     out_dir: str | os.PathLike,
     *,
     plotlyjs: str = "embed",
+    latency_csv: str | os.PathLike | None = None,
+    profile_json: str | os.PathLike | None = None,
 ) -> list[Path]:
     """Write the report under ``out_dir`` and return the files written, in order.
 
@@ -44,16 +49,21 @@ def write_report(
     report: it is logged and listed under "Skipped" in summary.md, and when data (not the kind
     of study) is the reason, a placeholder saying why takes its place, so a multi-objective
     study always yields the same files. ``plotlyjs``: see ``FigureWriter`` (``embed`` works
-    offline).
+    offline). ``latency_csv``/``profile_json``: the profile step's figures and record (the
+    tables then show profiled latency and say so; without them, the search's estimate).
 
     Raises ReportError when the inputs are missing, malformed or disagree with each other.
     """
     if not isinstance(study, optuna.Study):
         study = open_study(study)
     out_dir = Path(out_dir)
-    table = TrialTable.from_study(study)
-    objectives = table.objectives
     finalists = read_finalists(finalists_yaml)
+    latency = read_profile(latency_csv) if latency_csv is not None else None
+    table = TrialTable.from_study(
+        study, latency, float(finalists.get("f1_noise") or 0.0), finalists.get("min_f1")
+    )
+    objectives = table.objectives
+    profile = read_json(profile_json) if profile_json is not None else None
     if finalists.get("study") not in (None, study.study_name):
         _logger.warning(
             "%s is for study %s, the report is for %s",
@@ -62,24 +72,25 @@ def write_report(
             study.study_name,
         )
     rows = finalist_rows(finalists, list(finalist_metrics))
+    filled = [row for row in rows if not row.empty]  # what the figures mark
     writer = FigureWriter(out_dir, plotlyjs)
     _logger.info(
         "report of %s: %s; %d finalists -> %s", study.study_name, table.counts(), len(rows), out_dir
     )
 
-    write_pareto(writer, table, rows)
+    write_pareto(writer, table, filled)
     hypervolume = finalists.get("hypervolume")
     hypervolume = hypervolume if isinstance(hypervolume, dict) else None
-    write_hypervolume(writer, table, rows, hypervolume)
+    write_hypervolume(writer, table, filled, hypervolume)
     for j in range(len(objectives)):
-        write_history(writer, table, j, rows)
+        write_history(writer, table, j, filled)
     importances = write_importances(writer, study, table)
     write_parallel(writer, study, table, importances)
-    for row in rows:
+    for row in filled:
         write_confusion(writer, row)
 
     figures = list(dict.fromkeys(path.name for path in writer.files if path.suffix != ".js"))
-    written = [write_summary_csv(out_dir / "summary.csv", rows)]
+    written = [write_summary_csv(out_dir / "summary.csv", rows, latency is not None)]
     written.append(
         write_summary_md(
             out_dir / "summary.md",
@@ -90,6 +101,9 @@ def write_report(
             rows=rows,
             figures=figures,
             skipped=writer.skipped,
+            banners=banners(study, table, rows),
+            latency=latency_note(profile),
+            profiled=latency is not None,
         )
     )
     written += list(dict.fromkeys(writer.files))
@@ -97,3 +111,35 @@ def write_report(
         "report: %d files in %s; %d figure(s) skipped", len(written), out_dir, len(writer.skipped)
     )
     return written
+
+
+def banners(study: optuna.Study, table: TrialTable, rows: list) -> list[str]:
+    """What the reader must see first: empty finalist slots, a search that learned nothing."""
+    out = []
+    empty = [row for row in rows if row.empty]
+    if empty:
+        ranks = ", ".join(f"#{row.rank}" for row in empty)
+        out.append(f"No finalist for slot {ranks}: {empty[0].why}. To do: {empty[0].advice}")
+    num_classes = (study.user_attrs.get(attrs.DATA) or {}).get("num_classes")
+    f1 = next((j for j, o in enumerate(table.objectives) if o.name == "f1"), None)
+    scored = [row for row in table.of_state("complete") if row.values is not None]
+    if num_classes and f1 is not None and scored:
+        best = max(scored, key=lambda row: row.values[f1])
+        if learned_nothing(best.values[f1], best.f1_se, num_classes):
+            out.append(nothing_learned_message(best.values[f1], best.f1_se, num_classes))
+    return out
+
+
+def latency_note(profile: dict | None) -> str:
+    """Which latency the tables show, how it was measured, how the estimate ranked it."""
+    if profile is None:
+        return "the search's estimate (estimate_latency_ms), not a measurement"
+    hardware = profile.get("hardware") or {}
+    rho = profile.get("estimate_rank_correlation")
+    text = (
+        f"profiled, {profile.get('method')}, on {hardware.get('cpu', '?')} "
+        f"({profile.get('models')} front candidates, pinned to CPU {profile.get('pinned_cpu')})"
+    )
+    if rho is not None:
+        text += f"; the search's estimate ranked them with Spearman {rho:.2f}"
+    return text

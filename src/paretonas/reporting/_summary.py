@@ -18,22 +18,14 @@ CSV_COLUMNS = (
     "why",
     "test_accuracy",
     "test_f1_macro",
+    "test_f1_low",
+    "test_f1_high",
     "params",
     "macs",
-    "latency_ms",
+    "latency_ms",  # written as latency_ms_profiled or latency_ms_estimate: it says which
     "search_val_f1",
+    "search_f1_se",
     "archive",
-)
-MD_HEADERS = (
-    "rank",
-    "trial",
-    "why",
-    "test accuracy",
-    "test macro-F1",
-    "params",
-    "MACs",
-    "latency (ms)",
-    "search val F1",
 )
 
 
@@ -41,12 +33,19 @@ def _cell(value: Any) -> Any:
     return "" if value is None else value
 
 
-def write_summary_csv(path: Path, rows: list[FinalistRow]) -> Path:
+def write_summary_csv(path: Path, rows: list[FinalistRow], profiled: bool) -> Path:
+    """One row per finalist slot (an empty slot: no trial, its reason as ``why``)."""
+    header = [
+        ("latency_ms_profiled" if profiled else "latency_ms_estimate") if c == "latency_ms" else c
+        for c in CSV_COLUMNS
+    ]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(header)
     for row in rows:
-        writer.writerow([_cell(getattr(row, column)) for column in CSV_COLUMNS])
+        interval = row.test_f1_interval or (None, None)
+        values = {**vars(row), "test_f1_low": interval[0], "test_f1_high": interval[1]}
+        writer.writerow([_cell(values.get(column)) for column in CSV_COLUMNS])
     return atomic_write_text(path, buffer.getvalue())
 
 
@@ -62,23 +61,44 @@ def _escape(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def finalist_table(rows: list[FinalistRow]) -> str:
-    """The finalists as a markdown table (numbers right-aligned)."""
+def finalist_table(rows: list[FinalistRow], profiled: bool = True) -> str:
+    """The finalist slots as a markdown table (numbers right-aligned)."""
+    headers = [
+        "rank",
+        "trial",
+        "why",
+        "test accuracy",
+        "test macro-F1 (95% interval)",
+        "params",
+        "MACs",
+        "latency (ms, profiled)" if profiled else "latency (ms, search estimate)",
+        "search val F1 ± SE",
+    ]
     lines = [
-        "| " + " | ".join(MD_HEADERS) + " |",
-        "|" + "|".join("---" if h == "why" else "---:" for h in MD_HEADERS) + "|",
+        "| " + " | ".join(headers) + " |",
+        "|" + "|".join("---" if h == "why" else "---:" for h in headers) + "|",
     ]
     for row in rows:
+        if row.empty:
+            cells = [str(row.rank), "–", _escape(row.why)] + ["–"] * (len(headers) - 3)
+            lines.append("| " + " | ".join(cells) + " |")
+            continue
+        f1 = _number(row.test_f1_macro, 4)
+        if row.test_f1_interval is not None:
+            f1 += f" ({row.test_f1_interval[0]:.3f}–{row.test_f1_interval[1]:.3f})"
+        search = _number(row.search_val_f1, 4)
+        if row.search_f1_se is not None:
+            search += f" ± {row.search_f1_se:.3f}"
         cells = [
             str(row.rank),
             str(row.trial),
             _escape(row.why),
             _number(row.test_accuracy, 4),
-            _number(row.test_f1_macro, 4),
+            f1,
             _number(row.params),
             _number(row.macs),
             _number(row.latency_ms, 3),
-            _number(row.search_val_f1, 4),
+            search,
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -94,12 +114,17 @@ def write_summary_md(
     rows: list[FinalistRow],
     figures: list[str],
     skipped: list[tuple[str, str]],
+    banners: list[str] = (),
+    latency: str = "",
+    profiled: bool = False,
 ) -> Path:
-    """The readable summary; ``figures`` are file names relative to ``path``'s directory."""
+    """The readable summary; ``figures`` are file names relative to ``path``'s directory.
+    ``banners`` open it (empty slots, a search that learned nothing); ``latency`` says which
+    latency the table shows and how it was measured."""
     finished = counts["complete"] + counts["infeasible"] + counts["pruned"]
-    lines = [
-        f"# paretonas report: {study_name}",
-        "",
+    lines = [f"# paretonas report: {study_name}", ""]
+    lines += [f"> **Warning:** {_escape(banner)}\n" for banner in banners]
+    lines += [
         f"- **Study**: `{study_name}`",
         "- **Objectives**: " + ", ".join(o.describe() for o in objectives),
         f"- **Trials**: {finished} finished ({counts['complete']} complete and feasible, "
@@ -117,7 +142,9 @@ def write_summary_md(
             f"- **Hypervolume** of the feasible front: {float(hypervolume['value']):.4f}"
             + (f" (reference point: {ref_text})" if ref_text else "")
         )
-    lines += ["", "## Finalists", "", finalist_table(rows), ""]
+    if latency:
+        lines.append(f"- **Latency**: {latency}")
+    lines += ["", "## Finalists", "", finalist_table(rows, profiled), ""]
     lines += ["## Figures", ""]
     pngs = [f for f in figures if f.endswith(".png")]
     pages = {Path(f).stem: f for f in figures if f.endswith(".html")}

@@ -36,35 +36,69 @@ class TrialRow:
     reason: str = ""
     reused_from: int | None = None
     candidate: bool = False
+    f1_se: float = 0.0
 
 
 @dataclass
 class TrialTable:
-    """Every trial of a study, with the study's objectives."""
+    """Every trial of a study, with the study's objectives. With ``latency`` (the profile
+    step's figures) the latency of a profiled trial is the profiled one and, as in select,
+    only profiled trials are candidates; ``min_f1`` leaves chance-level trials out of the
+    candidates and ``f1_noise`` makes the layers noise-aware, as select does."""
 
     objectives: list[Objective]
     rows: list[TrialRow]
+    f1_noise: float = 0.0
+    profiled: bool = False
 
     @classmethod
-    def from_study(cls, study: optuna.Study) -> TrialTable:
+    def from_study(
+        cls,
+        study: optuna.Study,
+        latency: dict[int, float] | None = None,
+        f1_noise: float = 0.0,
+        min_f1: float | None = None,
+    ) -> TrialTable:
+        objectives = objectives_of(study)
+        column = next((j for j, o in enumerate(objectives) if o.name == "latency_ms"), None)
+        f1 = next((j for j, o in enumerate(objectives) if o.name == "f1"), None)
+        profiled = latency is not None and column is not None
         trials = sorted(study.get_trials(deepcopy=False), key=lambda t: t.number)
         chosen = {t.number for t in attrs.candidates(trials)}
-        rows = [
-            TrialRow(
-                t.number,
-                attrs.outcome(t),
-                tuple(float(v) for v in t.values) if t.values is not None else None,
-                attrs.reason(t),
-                t.user_attrs.get(attrs.REUSED_FROM),
-                t.number in chosen,
+        rows = []
+        for t in trials:
+            values = [float(v) for v in t.values] if t.values is not None else None
+            candidate = t.number in chosen
+            if profiled and values is not None:
+                if t.number in latency:
+                    values[column] = latency[t.number]
+                candidate = candidate and t.number in latency
+            if candidate and min_f1 is not None and f1 is not None:
+                candidate = values[f1] >= min_f1  # as select: chance-level models trade nothing
+            rows.append(
+                TrialRow(
+                    t.number,
+                    attrs.outcome(t),
+                    None if values is None else tuple(values),
+                    attrs.reason(t),
+                    t.user_attrs.get(attrs.REUSED_FROM),
+                    candidate,
+                    float(t.user_attrs.get(attrs.F1_SE) or 0.0),
+                )
             )
-            for t in trials
-        ]
-        return cls(objectives_of(study), rows)
+        return cls(objectives, rows, f1_noise, profiled)
 
     @property
     def names(self) -> list[str]:
         return [o.name for o in self.objectives]
+
+    def label(self, j: int) -> str:
+        """An axis label that says what the values are (which latency, above all)."""
+        objective = self.objectives[j]
+        text = f"{objective.name} ({objective.direction})"
+        if objective.name == "latency_ms":
+            text += ": profiled, estimate if not" if self.profiled else ": the search's estimate"
+        return text
 
     def counts(self) -> dict[str, int]:
         """Trials per outcome (complete counts feasible trained trials only)."""
@@ -88,10 +122,16 @@ class TrialTable:
     def layers(self) -> dict[int, int]:
         """Trial number -> non-dominated layer (0 is the Pareto front) of the candidates."""
         rows = self.feasible()
-        points = pareto.losses(self.values(rows), self.objectives) if rows else []
+        if not rows:
+            return {}
+        points = pareto.losses(self.values(rows), self.objectives)
+        noise = np.zeros(points.shape)
+        for j, objective in enumerate(self.objectives):
+            if objective.name == "f1":
+                noise[:, j] = [self.f1_noise * row.f1_se for row in rows]
         return {
             rows[i].number: layer
-            for layer, members in enumerate(pareto.nondominated_layers(points))
+            for layer, members in enumerate(pareto.nondominated_layers(points, noise))
             for i in members
         }
 

@@ -1,8 +1,5 @@
-"""The trial attributes the search writes and every stage reads, by name, and how to read them.
-
-User attributes (``trial.user_attrs``), all written by the objective in one call at the end of
-a trial except the curve (per epoch, for pruning) and the archive/worker (at the start):
-"""
+"""The trial attributes the search writes and every stage reads, by name, and how to read
+them. User attributes (``trial.user_attrs``) unless said otherwise."""
 
 from __future__ import annotations
 
@@ -17,6 +14,7 @@ CONFIG_HASH = "config_hash"  # spec + hyperparameters: identical configurations 
 SPEC = "spec"  # the model YAML text
 COSTS = "costs"  # {params, macs, latency_ms, model_bytes}: known before training
 CURVE = "val_f1_curve"  # validation F1 after each epoch
+F1_SE = "val_f1_se"  # standard error of the trial's validation F1 (bootstrap of the split)
 INFEASIBLE = "infeasible"  # why the pre-filter refused it (never trained)
 REUSED_FROM = "reused_from"  # the trial whose values an identical configuration reused
 RETRIED_FROM = "retried_from"  # the failed trial whose parameters this one re-runs
@@ -24,6 +22,8 @@ PRUNE_REASON = "prune_reason"
 FAIL_REASON = "fail_reason"
 # system attribute (ours, not the user's): journal storage's lease on a running trial
 LEASE_UNTIL = "paretonas:lease_until"
+# study user attribute: what the data says about scores ({num_classes, search_val_per_class})
+DATA = "paretonas:data"
 
 OUTCOMES = ("complete", "infeasible", "pruned", "fail", "running", "waiting")
 

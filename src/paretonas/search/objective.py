@@ -19,12 +19,12 @@ from optuna.trial import TrialState
 
 from paretonas.errors import ParetonasError
 from paretonas.hardware import fingerprint
-from paretonas.models import build_model, count_macs, count_params, measure_latency
+from paretonas.models import build_model, count_params, estimate_latency_ms, forward_counts
 from paretonas.objectives import SCORES, Objective
 from paretonas.search import archive, attrs
 from paretonas.search.pruning import PruningRule, finished_trials, prune_reason
 from paretonas.search.space import DataShape, SearchSpace
-from paretonas.training import Augment, HParams, Split, TrainingDiverged, fit
+from paretonas.training import Augment, HParams, Split, TrainingDiverged, f1_noise, fit
 
 _logger = logging.getLogger(__name__)
 
@@ -53,7 +53,6 @@ class TrialContext:
     seed: int
     worker_id: int
     pruning: PruningRule | None
-    latency_runs: int = 20
     device: str = "auto"
     stats: dict[str, int] = field(default_factory=dict)
 
@@ -122,7 +121,7 @@ def _run(
         model = build_model(sample.spec)
     except ParetonasError as exc:
         raise RuntimeError(f"spec does not build: {exc}") from None
-    costs = _costs(model, ctx.latency_runs)
+    costs = _costs(model)
     trial.set_user_attr(attrs.COSTS, costs)
     record["costs"] = costs
     if _infeasible(trial, ctx, costs, record):
@@ -165,6 +164,8 @@ def _run(
 
     best = result.history[result.best_epoch - 1]
     values = {**{name: float(getattr(best, f"val_{name}")) for name in SCORES}, **costs}
+    noise = f1_noise(ctx.data.val.labels, result.best_val_predictions, ctx.data.shape.num_classes)
+    trial.set_user_attr(attrs.F1_SE, round(noise.se, 6))
     if any(not math.isfinite(values[o.name]) for o in ctx.objectives):
         raise RuntimeError(f"non-finite objective values: {values}")
     archive.write_weights(
@@ -178,6 +179,7 @@ def _run(
         state="complete",
         objectives=_named(values, ctx.objectives),
         scores={name: values[name] for name in SCORES},
+        val_f1_noise=noise.to_dict(),
         best_epoch=result.best_epoch,
         samples_per_second=result.samples_per_second,
     )
@@ -200,14 +202,15 @@ def _optuna_pruner_says(trial: optuna.Trial, objective: Objective, epoch: Any) -
     return None
 
 
-def _costs(model: torch.nn.Module, latency_runs: int) -> dict[str, float]:
-    """Zero-cost objectives, measured before any training."""
-    params = count_params(model)
-    latency = measure_latency(model, model.input_shape, runs=latency_runs)
+def _costs(model: torch.nn.Module) -> dict[str, float]:
+    """Zero-cost objectives, counted before any training; nothing is timed, so the search
+    replays (``latency_ms`` here is ``estimate_latency_ms``; the profile step measures the
+    front)."""
+    counts = forward_counts(model, model.input_shape)
     return {
-        "params": params,
-        "macs": count_macs(model, model.input_shape),
-        "latency_ms": round(latency.median_ms, 5),
+        "params": count_params(model),
+        "macs": counts.macs,
+        "latency_ms": estimate_latency_ms(counts),
         "model_bytes": sum(p.numel() * p.element_size() for p in model.parameters())
         + sum(b.numel() * b.element_size() for b in model.buffers()),
     }
@@ -239,7 +242,7 @@ def _reuse(trial: optuna.Trial, key: str, objectives: list[Objective]) -> dict[s
             continue
         source = other.user_attrs.get(attrs.REUSED_FROM, other.number)
         trial.set_user_attr(attrs.REUSED_FROM, source)
-        for attr in (attrs.COSTS, attrs.INFEASIBLE):
+        for attr in (attrs.COSTS, attrs.INFEASIBLE, attrs.F1_SE):
             if attr in other.user_attrs:
                 trial.set_user_attr(attr, other.user_attrs[attr])
         for name, value in other.constraints.items():

@@ -30,6 +30,7 @@ from paretonas.search.distributions import (
     parse_param,
     parse_params,
 )
+from paretonas.search.space_checks import check_hparams, check_modules_build
 from paretonas.yamlio import read_yaml
 
 # fmt: off
@@ -77,6 +78,9 @@ class SearchSpace:
                 raise SearchSpaceError(f"{source}: missing top-level key {key!r}")
         self.model = _parse_model(data["model"], f"{source}: model")
         self.hparams = parse_params(data["hparams"], f"{source}: hparams", allow_branches=True)
+        check_hparams(self.hparams, f"{source}: hparams")
+        complete = _with_channels_16 if self.model["style"] == "cell" else (lambda m, a: a)
+        check_modules_build(self.model, f"{source}: model.modules", complete)
 
     @classmethod
     def from_yaml(cls, path: str | os.PathLike) -> SearchSpace:
@@ -160,8 +164,10 @@ def _parse_model(data: Any, where: str) -> dict[str, Any]:
 
 
 def _parse_modules(data: Any, where: str) -> dict[str, dict[str, Param]]:
-    if not isinstance(data, dict) or not data:
+    if not isinstance(data, dict):
         raise SearchSpaceError(f"{where}: expected a mapping of module -> searched args")
+    if not data:
+        raise SearchSpaceError(f"{where}: no module to choose from; list at least one")
     modules = {}
     for name, args in data.items():
         if name not in list_blocks():
@@ -286,6 +292,11 @@ def _with_channels(module: str, args: dict, channels: int, **fixed) -> dict:
         )
     out.update({k: v for k, v in fixed.items() if k in names})
     return out
+
+
+def _with_channels_16(module: str, args: dict) -> dict:
+    """A cell module as a stage of width 16 sets it (for the build check)."""
+    return _with_channels(module, args, 16, stride=args.get("stride", 1))
 
 
 def load_space(path: str | os.PathLike) -> SearchSpace:

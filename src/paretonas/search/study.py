@@ -24,7 +24,7 @@ import optuna
 
 from paretonas import __version__
 from paretonas.errors import ConfigError
-from paretonas.objectives import Objective, from_names, pairs, parse_objectives
+from paretonas.objectives import Objective, from_names, pairs
 from paretonas.search.storage import (
     DEFAULT_STORAGE_ENV,
     StorageInfo,
@@ -225,43 +225,6 @@ def open_study(location: str | os.PathLike) -> optuna.Study:
         raise StudyError(f"{where}: no such study in {info.redacted}") from None
 
 
-def start_study(
-    study_json: str | os.PathLike,
-    space: str | os.PathLike,
-    data_dir: str | os.PathLike,
-    *,
-    objectives: list[dict[str, Any]],
-    constraints: dict[str, float | None],
-    seed: int,
-    storage: str = "sqlite",
-    storage_env: str | None = None,
-) -> StudyRecord:
-    """The search stage's first step: name the study of this space, data, objectives,
-    constraints and seed; create it (once, before the workers race); write ``study_json`` and
-    a copy inside the study directory."""
-    from paretonas.data import load_manifest
-    from paretonas.search.space import load_space
-
-    payload = identity_payload(
-        load_space(space).raw,
-        load_manifest(data_dir),
-        parse_objectives(objectives),
-        dict(constraints),
-        seed,
-    )
-    record = new_record(study_json, payload, storage, storage_env)
-    study = create_study(record)
-    write_record(record, record.directory / "study.json")
-    write_record(record, study_json)
-    _logger.info(
-        "study %s (storage %s) holds %d trials",
-        record.name,
-        record.storage.redacted,
-        len(study.trials),
-    )
-    return record
-
-
 def objectives_of(study: optuna.Study) -> list[Objective]:
     """The study's objectives, from its recorded metric names (directions checked)."""
     names = study.metric_names
@@ -287,7 +250,6 @@ __all__ = [
     "objectives_of",
     "open_study",
     "read_record",
-    "start_study",
     "study_name",
     "write_record",
 ]

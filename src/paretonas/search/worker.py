@@ -23,15 +23,25 @@ from typing import Any
 import optuna
 import torch
 
+from paretonas.chance import learned_nothing, nothing_learned_message
 from paretonas.data import load_manifest, load_split
 from paretonas.errors import SearchError
+from paretonas.objectives import parse_objectives
 from paretonas.search import attrs
 from paretonas.search.loop import count_states, raise_terminated, run_until_done
 from paretonas.search.objective import SearchData, TrialContext, objective
 from paretonas.search.pruning import PruningRule, single_objective_pruner
-from paretonas.search.space import DataShape, SearchSpace
+from paretonas.search.space import DataShape, SearchSpace, load_space
 from paretonas.search.storage import redact
-from paretonas.search.study import Heartbeat, StudyRecord, create_study, read_record
+from paretonas.search.study import (
+    Heartbeat,
+    StudyRecord,
+    create_study,
+    identity_payload,
+    new_record,
+    read_record,
+    write_record,
+)
 from paretonas.training import Augment, Split
 from paretonas.yamlio import atomic_write_text
 
@@ -53,7 +63,6 @@ class WorkerOptions:
     heartbeat_interval: int = 10
     grace_period: int = 30
     walltime_s: float | None = None
-    latency_runs: int = 20
     device: str = "auto"
     pruning: dict[str, Any] = field(default_factory=lambda: {"enabled": False})
 
@@ -69,7 +78,6 @@ class WorkerOptions:
             "heartbeat_interval",
             "grace_period",
             "walltime_s",
-            "latency_runs",
             "device",
         )
         return cls(**{key: search[key] for key in keys}, pruning=dict(config["pruning"]))
@@ -98,6 +106,43 @@ class WalltimeBudget:
         if left < typical:
             return f"walltime: {left:.0f}s left < typical trial {typical:.0f}s"
         return None
+
+
+def start_study(
+    study_json: str | os.PathLike,
+    space: str | os.PathLike,
+    data_dir: str | os.PathLike,
+    *,
+    objectives: list[dict[str, Any]],
+    constraints: dict[str, float | None],
+    seed: int,
+    storage: str = "sqlite",
+    storage_env: str | None = None,
+) -> StudyRecord:
+    """The search stage's first step: name the study of this space, data, objectives,
+    constraints and seed; create it (once, before the workers race); write ``study_json`` and
+    a copy inside the study directory."""
+    manifest = load_manifest(data_dir)
+    payload = identity_payload(
+        load_space(space).raw, manifest, parse_objectives(objectives), dict(constraints), seed
+    )
+    record = new_record(study_json, payload, storage, storage_env)
+    study = create_study(record)
+    data = {
+        "num_classes": manifest["num_classes"],
+        "search_val_per_class": manifest["counts"]["search/val"]["per_class"],
+    }
+    if study.user_attrs.get(attrs.DATA) != data:  # what select's chance level is made of
+        study.set_user_attr(attrs.DATA, data)
+    write_record(record, record.directory / "study.json")
+    write_record(record, study_json)
+    _logger.info(
+        "study %s (storage %s) holds %d trials",
+        record.name,
+        record.storage.redacted,
+        len(study.trials),
+    )
+    return record
 
 
 def make_sampler(
@@ -226,10 +271,10 @@ def _run_worker(
         seed=record.payload["seed"],
         worker_id=worker_id,
         pruning=PruningRule.from_config(pruning) if pruning.get("enabled") else None,
-        latency_runs=options.latency_runs,
         device=options.device,
     )
     ran: list[dict[str, Any]] = []
+    advised: list[bool] = []
     names = [o.name for o in record.objectives]
 
     def log_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
@@ -241,6 +286,9 @@ def _run_worker(
             "trial %d %s %s %.1fs %s", trial.number, state, shown, seconds, attrs.reason(trial)
         )
         ran.append({"number": trial.number, "state": state, "seconds": round(seconds, 3)})
+        if not advised and len(ran) >= options.n_startup_trials:
+            advised.append(True)  # once, when the sampler's startup trials are in
+            _warn_if_nothing_learned(study, names, ctx.data.shape.num_classes)
 
     budget = WalltimeBudget.from_env(options.walltime_s, started)
     previous = signal.signal(signal.SIGTERM, raise_terminated)
@@ -268,3 +316,17 @@ def _run_worker(
         "ended": ended,
         "wall_seconds": round(time.time() - started, 3),
     }
+
+
+def _warn_if_nothing_learned(study: optuna.Study, names: list[str], num_classes: int) -> None:
+    """One warning, with what to do, when the best F1 so far is within noise of chance."""
+    if "f1" not in names:
+        return
+    scored = attrs.study_candidates(study)
+    if not scored:
+        return
+    column = names.index("f1")
+    best = max(scored, key=lambda t: t.values[column])
+    se = float(best.user_attrs.get(attrs.F1_SE) or 0.0)
+    if learned_nothing(best.values[column], se, num_classes):
+        _logger.warning("%s", nothing_learned_message(best.values[column], se, num_classes))

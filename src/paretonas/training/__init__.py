@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from paretonas.training._config import OPTIMIZERS, SCHEDULES, Augment, HParams
 from paretonas.training._device import Precision, resolve_device
-from paretonas.training._evaluate import Evaluation, evaluate, macro_f1
+from paretonas.training._evaluate import Evaluation, F1Noise, evaluate, f1_noise, macro_f1
 from paretonas.training._loop import EpochRecord, FitResult, TrainingDiverged, fit
 from paretonas.training._optim import make_optimizer, make_scheduler
 from paretonas.training._tensors import (
@@ -29,6 +29,7 @@ __all__ = [
     "DeviceImages",
     "EpochRecord",
     "Evaluation",
+    "F1Noise",
     "FitResult",
     "HParams",
     "Precision",
@@ -36,6 +37,7 @@ __all__ = [
     "TrainingDiverged",
     "augment_batch",
     "evaluate",
+    "f1_noise",
     "fit",
     "horizontal_flip",
     "macro_f1",

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -65,6 +66,7 @@ class FitResult:
     best_epoch: int
     best_val_f1: float
     best_state: dict[str, torch.Tensor] = field(repr=False)
+    best_val_predictions: np.ndarray = field(repr=False)  # at best_epoch: for F1's noise
     stopped: bool
     stop_reason: str | None
     seconds: float
@@ -72,7 +74,8 @@ class FitResult:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON (everything but ``best_state``)."""
-        data = {k: v for k, v in self.__dict__.items() if k != "best_state"}
+        skip = ("best_state", "best_val_predictions")
+        data = {k: v for k, v in self.__dict__.items() if k not in skip}
         data["history"] = [record.to_dict() for record in self.history]
         return data
 
@@ -131,6 +134,7 @@ def fit(
     )
     history: list[EpochRecord] = []
     best_epoch, best_f1, best_state = 0, -math.inf, {}
+    best_predictions = np.zeros(0, dtype=np.int64)
     stop_reason: str | None = None
     train_seconds = 0.0
     was_training = model.training
@@ -167,6 +171,7 @@ def fit(
             )
             if record.val_f1 > best_f1:
                 best_epoch, best_f1, best_state = epoch, record.val_f1, _cpu_state(model)
+                best_predictions = result.predictions.numpy().copy()
             reason = on_epoch(record) if on_epoch is not None else None
             if reason is not None:
                 stop_reason = str(reason)
@@ -180,6 +185,7 @@ def fit(
         best_epoch=best_epoch,
         best_val_f1=best_f1,
         best_state=best_state,
+        best_val_predictions=best_predictions,
         stopped=stop_reason is not None,
         stop_reason=stop_reason,
         seconds=time.perf_counter() - started,

@@ -1,0 +1,35 @@
+"""`paretonas profile`: time the front's candidates of a finished search on this machine."""
+
+from __future__ import annotations
+
+import argparse
+
+from paretonas.cli._common import add_config_argument, config_from_args
+from paretonas.profile import profile_front
+
+NAME = "profile"
+HELP = "time the Pareto front's candidates, interleaved, with this machine to themselves"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_config_argument(parser, required=False)
+    parser.add_argument("--study", metavar="FILE", required=True, help="the snapshot study.db")
+    parser.add_argument("--trials", metavar="DIR", required=True, help="the snapshot's trials/")
+    parser.add_argument(
+        "--out", metavar="DIR", required=True, help="where latency.csv and profile.json go"
+    )
+    parser.add_argument("--max-models", type=int, help="default: profile.max_models")
+    parser.add_argument("--rounds", type=int, help="default: profile.rounds")
+
+
+def run(args: argparse.Namespace) -> int:
+    options = config_from_args(args)["profile"]
+    profile_front(
+        args.study,
+        args.trials,
+        f"{args.out}/latency.csv",
+        f"{args.out}/profile.json",
+        max_models=args.max_models or options["max_models"],
+        rounds=args.rounds or options["rounds"],
+    )
+    return 0

@@ -1,0 +1,98 @@
+"""The search's snapshot, the profile step on it, and select reading the profiled latency."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import statistics
+
+import pytest
+import yaml
+
+from paretonas.profile import profile_front, read_profile
+from paretonas.search import attrs
+from paretonas.search.snapshot import snapshot_study
+from paretonas.search.study import open_study
+from paretonas.select import write_selection
+from tests.search.conftest import fast_space, load, run_search, search_config, study_json
+
+
+@pytest.fixture(scope="module")
+def snapshot(tmp_path_factory, digits_dir):
+    tmp = tmp_path_factory.mktemp("profile")
+    config = search_config(tmp, fast_space(tmp), n_trials=6)
+    run_search(config, digits_dir)
+    out = tmp / "snapshot"
+    snapshot_study(study_json(config), out / "study.db", out / "trials")
+    return config, out
+
+
+def test_the_snapshot_is_the_study_frozen(snapshot):
+    config, out = snapshot
+    live, frozen = load(config), open_study(out / "study.db")
+    assert [(t.number, t.values, t.params) for t in frozen.trials] == [
+        (t.number, t.values, t.params) for t in live.trials
+    ]
+    assert frozen.metric_names == live.metric_names
+    assert frozen.user_attrs[attrs.DATA]["num_classes"] == 10
+    for trial in live.trials:  # archives hard-linked: the same files, no copies
+        source = trial.user_attrs[attrs.ARCHIVE] + "/model.yaml"
+        linked = out / "trials" / str(trial.number) / "model.yaml"
+        assert linked.stat().st_ino == os.stat(source).st_ino
+
+
+def test_profile_times_whole_layers_and_select_uses_it(snapshot, tmp_path):
+    _, out = snapshot
+    record = profile_front(
+        out / "study.db",
+        out / "trials",
+        tmp_path / "latency.csv",
+        tmp_path / "p.json",
+        max_models=1,
+        rounds=30,
+    )
+    rows = list(csv.DictReader((tmp_path / "latency.csv").open()))
+    assert record["models"] == len(rows) >= 1 and record["layers"] == [0]  # one whole layer
+    assert json.loads((tmp_path / "p.json").read_text()) == record
+    assert record["hardware"]["latency_threads"] == 1 and "interleaved" in record["method"]
+    for row in rows:
+        assert float(row["min_ms"]) <= float(row["latency_ms"]) <= float(row["high_ms"])
+        assert float(row["estimate_ms"]) > 0
+    profiled = read_profile(tmp_path / "latency.csv")
+    chosen = write_selection(
+        out / "study.db",
+        1,
+        tmp_path / "pareto.csv",
+        tmp_path / "f.yaml",
+        0.0,
+        out / "trials",
+        latency_csv=tmp_path / "latency.csv",
+        min_f1=0.0,
+    )
+    assert chosen["latency"].startswith("profiled")
+    assert chosen["candidates"] == len(profiled)  # only profiled trials compete on latency
+    front = list(csv.DictReader((tmp_path / "pareto.csv").open()))
+    for row in front:
+        assert float(row["latency_ms_profiled"]) == profiled[int(row["trial"])]
+    finalist = yaml.safe_load((tmp_path / "f.yaml").read_text())["finalists"][0]
+    assert finalist["values"]["latency_ms"] == profiled[finalist["trial"]]
+
+
+def test_two_profile_runs_agree_within_5_percent(snapshot, tmp_path):
+    _, out = snapshot
+    runs = []
+    for name in ("a", "b"):
+        profile_front(
+            out / "study.db",
+            out / "trials",
+            tmp_path / f"{name}.csv",
+            tmp_path / f"{name}.json",
+            max_models=6,
+            rounds=150,
+        )
+        runs.append(read_profile(tmp_path / f"{name}.csv"))
+    first, second = runs
+    assert first.keys() == second.keys() and len(first) >= 2
+    differences = [abs(second[t] / first[t] - 1) for t in first]
+    assert statistics.median(differences) <= 0.05, differences
