@@ -3,7 +3,7 @@
 PYTHON ?= python3
 VENV   ?= .venv
 TORCH  ?= torch==2.13.0
-BIN     = $(VENV)/bin
+BIN     = $(abspath $(VENV))/bin
 # The SLURM executor plugin for the SLURM test only, outside .venv: once Snakemake can import
 # it, it runs `scontrol` (10 s timeout) at every start on a host with SLURM clients and no
 # controller. pandas and throttler are what it needs beyond .venv.
@@ -30,22 +30,22 @@ $(SLURM_PLUGIN)/.installed: | setup
 
 # The workflow, with the venv's tools first on PATH (rules call `paretonas`).
 run: setup
-	PATH="$(CURDIR)/$(BIN):$$PATH" snakemake --cores 4
+	PATH="$(BIN):$$PATH" snakemake --cores 4
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks workflow/scripts
 	$(BIN)/ruff format --check src tests benchmarks workflow/scripts
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --lint
+	PATH="$(BIN):$$PATH" $(BIN)/snakemake --lint
 
 # Everything (the README's test command; CI runs it with the real servers required).
 test: lint $(SLURM_PLUGIN)/.installed
-	PATH="$(CURDIR)/$(BIN):$$PATH" DVC_NO_ANALYTICS=1 \
+	PATH="$(BIN):$$PATH" DVC_NO_ANALYTICS=1 \
 	PARETONAS_SLURM_PLUGIN_PATH="$(CURDIR)/$(SLURM_PLUGIN)" \
 	$(BIN)/python -m pytest -q --durations=15
 
 # The fast loop while developing: no workflow runs, servers or benchmarks.
 test-fast: lint
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q -m "not slow" --durations=10
+	PATH="$(BIN):$$PATH" $(BIN)/python -m pytest -q -m "not slow" --durations=10
 
 clean:
 	rm -rf $(VENV) $(SLURM_PLUGIN) results .snakemake

@@ -124,6 +124,7 @@ def _run(
     costs = _costs(model)
     trial.set_user_attr(attrs.COSTS, costs)
     record["costs"] = costs
+    record["latency"] = "costs.latency_ms is the search's estimate (estimate_latency_ms)"
     if _infeasible(trial, ctx, costs, record):
         values = {**{o.name: o.untrained for o in ctx.objectives if o.score}, **costs}
         record.update(state="infeasible", objectives=_named(values, ctx.objectives))
