@@ -30,7 +30,32 @@ from paretonas.yamlio import atomic_write_text
 
 _logger = logging.getLogger(__name__)
 
-COLUMNS = ("trial", "layer", "latency_ms", "low_ms", "high_ms", "min_ms", "estimate_ms")
+COLUMNS = (
+    "trial",
+    "layer",
+    "latency_ms",
+    "low_ms",
+    "high_ms",
+    "min_ms",
+    "estimate_ms",
+    "relative",
+)
+# Timed in the same rounds as the candidates: the machine's speed drifts by a few percent
+# between runs (all models together), so ``relative`` (latency / this network's) reproduces
+# within about 1% where milliseconds move by 2-4%.
+REFERENCE = {
+    "input_channel": 3,
+    "depth_multiple": 1.0,
+    "width_multiple": 1.0,
+    "input_size": [32, 32],
+    "backbone": [
+        [1, "Conv", [16, 3, 1]],
+        [1, "Conv", [32, 3, 2]],
+        [1, "GlobalAvgPool", []],
+        [1, "Flatten", []],
+        [1, "Linear", [10]],
+    ],
+}
 
 
 def profile_front(
@@ -64,7 +89,10 @@ def profile_front(
     cpu = _pin_to_one_cpu()
     archives = [Path(trials_dir) / str(t.number) / "model.yaml" for _, t in chosen]
     models = [build_model(ModelSpec.from_yaml(path)) for path in archives]
-    latencies = measure_latencies(models, [m.input_shape for m in models], rounds=rounds)
+    models.append(build_model(ModelSpec.from_dict(REFERENCE, source="profile.REFERENCE")))
+    *latencies, reference = measure_latencies(
+        models, [m.input_shape for m in models], rounds=rounds
+    )
     rows = []
     for (layer, trial), latency in zip(chosen, latencies, strict=True):
         rows.append(
@@ -76,6 +104,7 @@ def profile_front(
                 "high_ms": latency.high_ms,
                 "min_ms": latency.min_ms,
                 "estimate_ms": (trial.user_attrs.get(attrs.COSTS) or {}).get("latency_ms"),
+                "relative": round(latency.ms / reference.ms, 5),
             }
         )
     buffer = io.StringIO()
@@ -88,8 +117,11 @@ def profile_front(
         "models": len(rows),
         "candidates": len(trials),
         "layers": sorted({row["layer"] for row in rows}),
-        "method": latencies[0].method if latencies else None,
+        "method": reference.method,
         "figure": "latency_ms: 10th percentile of the rounds; low_ms/high_ms: 5th and 50th",
+        "reference_ms": reference.ms,
+        "relative": "latency_ms / reference_ms, the reference network (REFERENCE) timed in "
+        "the same rounds: it cancels the machine's drift between runs",
         "pinned_cpu": cpu,
         "hardware": fingerprint(),
         "estimate_rank_correlation": _spearman(rows),

@@ -142,4 +142,9 @@ def latency_note(profile: dict | None) -> str:
     )
     if rho is not None:
         text += f"; the search's estimate ranked them with Spearman {rho:.2f}"
+    if profile.get("reference_ms") is not None:
+        text += (
+            f"; the reference network took {profile['reference_ms']:.3f} ms in the same rounds "
+            f"(latency.csv's `relative` column divides by it: it reproduces across runs)"
+        )
     return text
