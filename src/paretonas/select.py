@@ -120,7 +120,8 @@ def choose(
         floor = min_relative_score * max(score(c) for c in qualified)
         eligible = [c for c in qualified if score(c) >= floor]
         rest = sorted((c for c in qualified if score(c) < floor), key=lambda c: -score(c))
-    chosen = _choose_from_layers(eligible, objectives, k, first_max or 0, f1_noise)
+    among = "" if len(eligible) == len(qualified) else " of the trials within min_relative_score"
+    chosen = _choose_from_layers(eligible, objectives, k, first_max or 0, f1_noise, among)
     for candidate in rest[: k - len(chosen)]:
         name = objectives[first_max].name
         _logger.warning(
@@ -163,7 +164,12 @@ def _why_empty(
 
 
 def _choose_from_layers(
-    cands: list[Candidate], objectives: list[Objective], k: int, first_max: int, f1_noise: float
+    cands: list[Candidate],
+    objectives: list[Objective],
+    k: int,
+    first_max: int,
+    f1_noise: float,
+    among: str = "",
 ) -> list[Finalist]:
     if not cands:
         return []
@@ -172,6 +178,7 @@ def _choose_from_layers(
     chosen: list[Finalist] = []
     for layer_index, layer in enumerate(pareto.nondominated_layers(points, noise)):
         where = "front" if layer_index == 0 else f"non-dominated layer {layer_index}"
+        where += among
         best_why = f"best {objectives[first_max].name} on the {where}"
         for i, why in _layer_picks(points, layer, first_max, k - len(chosen), where, best_why):
             chosen.append(Finalist(len(chosen) + 1, cands[i], layer_index, why))
@@ -251,8 +258,9 @@ def write_selection(
         points = pareto.to_losses(values, objectives, reference)
         hypervolume = pareto.hypervolume(points)
         layers = pareto.nondominated_layers(points, _noise(cands, objectives, f1_noise))
-    fronts = [f.front for f in finalists if f.front is not None]
-    used = len(layers) - 1 if any(f < 0 for f in fronts) else max(fronts, default=0)
+    layer_of = {cands[i].number: n for n, layer in enumerate(layers) for i in layer}
+    chosen_layers = [layer_of[f.candidate.number] for f in finalists if f.candidate is not None]
+    used = max(chosen_layers, default=0)
     latency_label = "latency_ms_profiled" if profiled is not None else "latency_ms_estimate"
     columns = [latency_label if n == "latency_ms" else n for n in names]
     estimates = _estimates(study) if profiled is not None and "latency_ms" in names else None
@@ -289,7 +297,7 @@ def write_selection(
             },
             "reference_point": reference,
         },
-        "finalists": [_finalist_record(f, names) for f in finalists],
+        "finalists": [_finalist_record(f, names, layer_of) for f in finalists],
     }
     atomic_write_text(finalists_yaml, yaml.safe_dump(record, sort_keys=False))
     _logger.info(
@@ -304,7 +312,10 @@ def write_selection(
     return record
 
 
-def _finalist_record(finalist: Finalist, names: list[str]) -> dict[str, Any]:
+def _finalist_record(
+    finalist: Finalist, names: list[str], layer_of: dict[int, int]
+) -> dict[str, Any]:
+    """A slot as finalists.yaml records it; ``front`` is the layer in pareto.csv."""
     candidate = finalist.candidate
     if candidate is None:
         return {
@@ -320,7 +331,7 @@ def _finalist_record(finalist: Finalist, names: list[str]) -> dict[str, Any]:
         "rank": finalist.rank,
         "trial": candidate.number,
         "archive": candidate.archive,
-        "front": finalist.front,
+        "front": layer_of.get(candidate.number),
         "why": finalist.why,
         "values": dict(zip(names, candidate.values, strict=True)),
         "f1_se": candidate.f1_se,
