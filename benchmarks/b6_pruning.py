@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--quick", action="store_true", help="CI smoke test: tiny budget")
     args = parser.parse_args(argv)
     if args.quick:
-        args.budget, args.seeds, args.epochs = 15.0, 1, 1
+        args.budget, args.seeds, args.epochs = 12.0, 1, 1
     data = prepare_mnist(args.out / "cache")
     space = space_with(args.out / "space.yaml", epochs=args.epochs)
     seeds = []

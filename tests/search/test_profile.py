@@ -98,6 +98,7 @@ def test_two_profile_runs_agree_within_5_percent(snapshot, tmp_path):
     assert first.keys() == second.keys() and len(first) >= 2
     differences = [abs(second[t] / first[t] - 1) for t in first]
     assert statistics.median(differences) <= 0.05, differences
-    # the machine's drift moves every model alike: relative to the reference it cancels
+    # relative to the reference network timed in the same rounds (it cancels the drift that
+    # moves every model alike; measured at 1-2% on a quiet machine, see benchmarks/RESULTS.md)
     drift = [abs(relative[1][t] / relative[0][t] - 1) for t in first]
-    assert statistics.median(drift) <= 0.03, drift
+    assert statistics.median(drift) <= 0.05, drift

@@ -16,8 +16,11 @@ pytestmark = pytest.mark.slow  # real tools and servers: not in the fast loop
 def test_workflow_on_postgres(fresh_database, tmp_path, monkeypatch):
     project = make_project(tmp_path)
     project.env["PARETONAS_STORAGE"] = fresh_database
-    project.set_config(
-        search={"n_trials": 6}, select={"k": 2}, finalize={"epochs": 2, "export": False}
+    project.set_config(  # a short profile: this test is about the storage, not the timing
+        search={"n_trials": 6},
+        profile={"rounds": 20, "max_models": 3},
+        select={"k": 2},
+        finalize={"epochs": 2, "export": False},
     )
     project.snakemake("--cores", "4")
     record = json.loads(project.path("results", "search", "study.json").read_text())

@@ -71,6 +71,7 @@ def test_slurm_postgres_workflow_survives_a_scancel(slurm, fresh_database, tmp_p
     project.path("config", "search_space.yaml").write_text(yaml.safe_dump(space))
     project.set_config(
         search={"n_trials": 6, "heartbeat_interval": 1, "grace_period": 5},
+        profile={"rounds": 20, "max_models": 3},
         select={"k": 2},
         finalize={"epochs": 2, "export": False},
     )

@@ -73,7 +73,9 @@ def f1_noise(
     """Bootstrap the macro-F1 of ``predictions``: resampling the split's (label, prediction)
     pairs is drawing the confusion matrix's cells multinomially, so 1000 resamples cost one
     vectorized step. Classes absent from a resample's labels and predictions are left out of
-    its mean, as scikit-learn does. Seeded: the same inputs give the same figures."""
+    its mean, as scikit-learn does. The standard error is never below a proportion's
+    (Agresti-Coull) for the same score and split size. Seeded: the same inputs give the same
+    figures."""
     labels = np.asarray(labels, dtype=np.int64)
     predictions = np.asarray(predictions, dtype=np.int64)
     n = len(labels)
@@ -88,7 +90,12 @@ def f1_noise(
     f1 = np.where(present, 2 * true_positive / np.maximum(denominator, 1), 0.0)
     macro = f1.sum(axis=1) / np.maximum(present.sum(axis=1), 1)
     low, high = np.percentile(macro, [2.5, 97.5])
-    return F1Noise(float(macro.std(ddof=1)), float(low), float(high), n)
+    # at the boundary (no mistake at all) every resample scores 1 and the bootstrap says "no
+    # noise"; a proportion's Agresti-Coull error, F1 as the proportion, is the floor
+    score = float(macro_f1(labels, predictions))
+    adjusted = (score * n + 2) / (n + 4)
+    floor = float(np.sqrt(adjusted * (1 - adjusted) / (n + 4)))
+    return F1Noise(max(float(macro.std(ddof=1)), floor), float(low), float(high), n)
 
 
 @dataclass(frozen=True)
