@@ -30,6 +30,8 @@ from paretonas.yamlio import atomic_write_text
 
 _logger = logging.getLogger(__name__)
 
+MIN_SECONDS = 10.0  # of interleaved rounds at least, however few the models
+
 COLUMNS = (
     "trial",
     "layer",
@@ -91,7 +93,7 @@ def profile_front(
     models = [build_model(ModelSpec.from_yaml(path)) for path in archives]
     models.append(build_model(ModelSpec.from_dict(REFERENCE, source="profile.REFERENCE")))
     *latencies, reference = measure_latencies(
-        models, [m.input_shape for m in models], rounds=rounds
+        models, [m.input_shape for m in models], rounds=rounds, min_seconds=MIN_SECONDS
     )
     rows = []
     for (layer, trial), latency in zip(chosen, latencies, strict=True):

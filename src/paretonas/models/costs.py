@@ -5,6 +5,7 @@ measurement and says how it was taken (``Latency``)."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -129,13 +130,17 @@ def measure_latencies(
     round_s: float = 0.002,
     warmup_s: float = 0.05,
     threads: int = 1,
+    min_seconds: float = 0.0,
 ) -> list[Latency]:
     """Time ``models`` interleaved: round after round, each model runs for about ``round_s``
     (a call count fixed during warm-up), the start rotating each round, so that whatever the
-    machine does in between affects every model alike. Batch 1, eval mode, no grad,
-    ``threads`` torch threads. Returns one ``Latency`` per model, in order."""
+    machine does in between affects every model alike. At least ``rounds`` rounds, more when
+    they would last under ``min_seconds`` (a burst of load on a shared machine then covers a
+    smaller share of them). Batch 1, eval mode, no grad, ``threads`` torch threads. Returns
+    one ``Latency`` per model, in order."""
     if rounds < 20:
         raise ValueError(f"{rounds=} must be >= 20 for a stable low percentile")
+    rounds = max(rounds, math.ceil(min_seconds / (max(len(models), 1) * round_s)))
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
     modes = [m.training for m in models]
