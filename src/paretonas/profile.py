@@ -42,9 +42,10 @@ COLUMNS = (
     "estimate_ms",
     "relative",
 )
-# Timed in the same rounds as the candidates: the machine's speed drifts by a few percent
-# between runs (all models together), so ``relative`` (latency / this network's) reproduces
-# within about 1% where milliseconds move by 2-4%.
+# Timed in the same rounds as the candidates: on a quiet host the machine's speed drifts by a
+# few percent between runs, all models together, and ``relative`` (latency / this network's)
+# cancels that (1.4% vs 2.8% median, benchmarks/RESULTS.md); it does not cancel the uneven
+# slowdown other tenants' load causes.
 REFERENCE = {
     "input_channel": 3,
     "depth_multiple": 1.0,

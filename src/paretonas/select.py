@@ -55,6 +55,7 @@ class Candidate:
     values: tuple[float, ...]
     archive: str
     f1_se: float = 0.0  # standard error of its validation F1
+    estimate_ms: float | None = None  # the search's latency estimate (costs.latency_ms)
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,8 @@ def candidates(
             else trial.user_attrs.get(attrs.ARCHIVE, "")
         )
         se = float(trial.user_attrs.get(attrs.F1_SE) or 0.0)
-        out.append(Candidate(trial.number, tuple(values), archive, se))
+        estimate = (trial.user_attrs.get(attrs.COSTS) or {}).get("latency_ms")
+        out.append(Candidate(trial.number, tuple(values), archive, se, estimate))
     return out
 
 
@@ -263,15 +265,15 @@ def write_selection(
     used = max(chosen_layers, default=0)
     latency_label = "latency_ms_profiled" if profiled is not None else "latency_ms_estimate"
     columns = [latency_label if n == "latency_ms" else n for n in names]
-    estimates = _estimates(study) if profiled is not None and "latency_ms" in names else None
+    both = profiled is not None and "latency_ms" in names  # profiled, and the estimate beside
     rows = io.StringIO()
     writer = csv.writer(rows)
-    extra = ["latency_ms_estimate"] if estimates is not None else []
+    extra = ["latency_ms_estimate"] if both else []
     writer.writerow(["trial", "front", *columns, *extra, "f1_se", "archive"])
     for layer_index, layer in enumerate(layers[: used + 1]):
         for i in sorted(layer, key=lambda i: cands[i].number):
             c = cands[i]
-            more = [estimates.get(c.number)] if estimates is not None else []
+            more = [c.estimate_ms] if both else []
             writer.writerow([c.number, layer_index, *c.values, *more, c.f1_se, c.archive])
     atomic_write_text(pareto_csv, rows.getvalue())
     record = {
@@ -335,12 +337,4 @@ def _finalist_record(
         "why": finalist.why,
         "values": dict(zip(names, candidate.values, strict=True)),
         "f1_se": candidate.f1_se,
-    }
-
-
-def _estimates(study: optuna.Study) -> dict[int, float]:
-    """Trial number -> the search's latency estimate."""
-    return {
-        t.number: (t.user_attrs.get(attrs.COSTS) or {}).get("latency_ms")
-        for t in attrs.study_candidates(study)
     }
