@@ -27,9 +27,9 @@ BENCHMARKS = {
     "B1": ("b1_search_efficiency", "search efficiency vs course-style script and random search"),
     "B2": ("b2_train_throughput", "train-loop throughput vs raw torch and DataLoader"),
     "B3": ("b3_worker_scaling", "trials/hour, 2 workers vs 1, same trial list"),
-    "B4": ("b4_storage_overhead", "per-trial storage + worker overhead, null objective"),
+    "B4": ("b4_storage_overhead", "per-trial storage + worker overhead, null and real objective"),
     "B5": ("b5_workflow", "`snakemake -n` on a finished workflow; end-to-end run"),
-    "B6": ("b6_pruning", "multi-objective pruning ablation, 3 seeds"),
+    "B6": ("b6_pruning", "MO-ASHA vs no pruning (shadow mode), 5 paired seeds"),
 }
 
 

@@ -11,7 +11,7 @@ Method:
    the objective's config hash are redrawn, so no trial is ever "reused" instead of trained).
 3. Per arm (1 worker, then 2 workers): a fresh ``results_dir`` (fresh SQLite study), the study
    created by ``paretonas.search.worker.open_study`` and every parameter set enqueued in the
-   same order, ``pruning.enabled: false`` and ``search.n_trials`` = N, so both arms train
+   same order, ``pruning.mode: off`` and ``search.n_trials`` = N, so both arms train
    exactly the same trials (trial i gets parameter set i and the same training seed).
    The arm runs as real ``paretonas search-worker`` processes; wall time is from launch until
    all of them exit (Python + torch start-up and the last worker's end-of-study poll, up to
@@ -89,7 +89,7 @@ def arm_config(
                 "workers": workers,
                 "sampler": "random",
             },
-            "pruning": {"enabled": False},
+            "pruning": {"mode": "off"},
         }
     )
 
@@ -169,9 +169,9 @@ def run_arm(
         "trial_seconds_sum": sum(durations),
         "trial_seconds_mean": sum(durations) / max(1, len(durations)),
         "busy_fraction": sum(durations) / (wall * workers),
-        "reused": sum(1 for t in complete if attrs.REUSED_FROM in t.user_attrs),
+        "reused": sum(1 for t in complete if attrs.get(t, attrs.REUSED_FROM) is not None),
         "by_worker": {
-            str(w): sum(1 for t in complete if t.user_attrs.get(attrs.WORKER) == w)
+            str(w): sum(1 for t in complete if attrs.get(t, attrs.WORKER) == w)
             for w in range(workers)
         },
         "params": {t.number: t.params for t in complete},

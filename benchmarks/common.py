@@ -84,11 +84,15 @@ def prepare_mnist(cache: Path, search_fraction: float = MNIST_SEARCH_FRACTION) -
     return out
 
 
-def space_with(path: Path, epochs: int | None = None) -> Path:
-    """A copy of the default search space next to ``path`` (optionally other fixed epochs)."""
+def space_with(path: Path, epochs: int | None = None, steps: int | None = None) -> Path:
+    """A copy of the default search space next to ``path`` (optionally another fixed budget:
+    ``epochs``, or ``steps``)."""
     space = yaml.safe_load(SPACE.read_text())
     if epochs is not None:
+        space["hparams"].pop("steps", None)
         space["hparams"]["epochs"] = epochs
+    if steps is not None:
+        space["hparams"]["steps"] = steps
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(space, sort_keys=False))
     return path
@@ -149,8 +153,15 @@ def paretonas_config(
             "constraints": {"params_max": PARAMS_REF if prefilter else None},
             "max_failures": 1000,
         },
-        "pruning": {"enabled": pruning},
+        "pruning": {"mode": pruning_mode(pruning)},
     }
+
+
+def pruning_mode(pruning: bool | str) -> str:
+    """``pruning.mode`` for an arm: True is prune, False off, a string is the mode."""
+    if isinstance(pruning, str):
+        return pruning
+    return "prune" if pruning else "off"
 
 
 def run_paretonas_arm(

@@ -67,7 +67,7 @@ def train(model, hparams: HParams, train_loader: DataLoader, val_loader: DataLoa
     """Fixed epochs, validation after each; the best validation F1 (the course saved the
     best epoch's weights)."""
     optimizer = make_optimizer(model.parameters(), hparams)
-    scheduler, per_batch = make_scheduler(optimizer, hparams, len(train_loader))
+    scheduler = make_scheduler(optimizer, hparams, hparams.budget_steps(len(train_loader)))
     best = 0.0
     for _ in range(hparams.epochs):
         model.train()
@@ -78,10 +78,8 @@ def train(model, hparams: HParams, train_loader: DataLoader, val_loader: DataLoa
             )
             loss.backward()
             optimizer.step()
-            if scheduler is not None and per_batch:
+            if scheduler is not None:
                 scheduler.step()
-        if scheduler is not None and not per_batch:
-            scheduler.step()
         best = max(best, validate(model, val_loader))
     return best
 

@@ -48,7 +48,7 @@ def test_shipped_config_equals_the_defaults():
         ),
         ({"search": {"n_trials": "many"}}, ["search.n_trials", "'many' is not of type"]),
         ({"search": {"objectives": [{"name": "speed"}]}}, ["search.objectives.0.name"]),
-        ({"pruning": {"margin": -1}}, ["pruning.margin", "minimum"]),
+        ({"pruning": {"eta": 1}}, ["pruning.eta", "minimum"]),
         ([], ["top level must be a mapping"]),
     ],
 )

@@ -72,6 +72,7 @@ def finalize(
     out_dir: str | Path,
     *,
     epochs: int,
+    steps: int | None = None,
     device: str = "auto",
     export: bool = True,
     threads: int = 1,
@@ -103,7 +104,9 @@ def finalize(
     manifest = load_manifest(data_dir)
     norm = manifest["normalization"]
     train, val, test = (Split(*load_split(data_dir, f"full/{s}")) for s in ("train", "val", "test"))
-    hp = replace(HParams.from_dict(hparams, f"{trial_dir}/hparams.yaml"), epochs=epochs)
+    # the budget is finalize's own (the search's steps were sized for its smaller split)
+    trained = HParams.from_dict(hparams, f"{trial_dir}/hparams.yaml")
+    hp = replace(trained, epochs=epochs, steps=steps)
     augment = Augment.from_dict(manifest["augment"], "data.augment")
     result = fit(
         model,
@@ -146,7 +149,9 @@ def finalize(
         "params": params,
         "macs": count_macs(model, model.input_shape),
         "best_epoch": result.best_epoch,
+        "best_step": result.history[result.best_epoch - 1].step,
         "epochs": epochs,
+        "steps": result.budget_steps,
         "history": [epoch.to_dict() for epoch in result.history],
         "hparams": hp.to_dict(),
         "normalization": norm,
@@ -172,15 +177,15 @@ def finalize(
     atomic_write_text(out_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     _logger.info(
         "trial %s: test accuracy %.4f, macro-F1 %.4f (95%% interval %.4f-%.4f), %d params "
-        "(%d epochs, best %d) in %.1fs",
+        "(%d steps, best at %d) in %.1fs",
         metrics["trial"],
         tested.accuracy,
         tested.f1_macro,
         noise.low,
         noise.high,
         params,
-        epochs,
-        result.best_epoch,
+        result.budget_steps,
+        result.history[result.best_epoch - 1].step,
         metrics["seconds"],
     )
     return metrics

@@ -106,7 +106,7 @@ def profile_front(
                 "low_ms": latency.low_ms,
                 "high_ms": latency.high_ms,
                 "min_ms": latency.min_ms,
-                "estimate_ms": (trial.user_attrs.get(attrs.COSTS) or {}).get("latency_ms"),
+                "estimate_ms": (attrs.get(trial, attrs.COSTS) or {}).get("latency_ms"),
                 "relative": round(latency.ms / reference.ms, 5),
             }
         )

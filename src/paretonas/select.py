@@ -90,10 +90,10 @@ def candidates(
         archive = (
             str(Path(trials_dir) / str(trial.number))
             if trials_dir is not None
-            else trial.user_attrs.get(attrs.ARCHIVE, "")
+            else attrs.get(trial, attrs.ARCHIVE, "")
         )
-        se = float(trial.user_attrs.get(attrs.F1_SE) or 0.0)
-        estimate = (trial.user_attrs.get(attrs.COSTS) or {}).get("latency_ms")
+        se = float(attrs.get(trial, attrs.F1_SE) or 0.0)
+        estimate = (attrs.get(trial, attrs.COSTS) or {}).get("latency_ms")
         out.append(Candidate(trial.number, tuple(values), archive, se, estimate))
     return out
 

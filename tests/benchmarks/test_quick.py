@@ -61,6 +61,9 @@ def test_quick_benchmarks_run_and_write_their_figures(tmp_path):
     assert {("sqlite", 1), ("sqlite", 2), ("journal", 1), ("journal", 2)} <= arms
     for arm in b4["arms"]:
         assert arm["fail"] == 0 and arm["running"] == 0 and arm["trials"] >= 20
+    assert {arm["objective"] for arm in b4["arms"]} == {"null", "real"}
     b6 = json.loads((out / "b6.json").read_text())
     assert [seed["seed"] for seed in b6["seeds"]] == [0]
+    assert {"prune", "shadow"} <= set(b6["seeds"][0])
+    assert 0.0 <= b6["false_prune_rate"] <= 1.0
     assert (out / "b2.json").is_file()

@@ -25,10 +25,14 @@ def digits_dir(tmp_path_factory) -> Path:
     return out
 
 
-def fast_space(tmp_path: Path, epochs: int = 2, **model) -> Path:
-    """The default space with short training (and optional model overrides)."""
+def fast_space(tmp_path: Path, epochs: int = 2, steps: int | None = None, **model) -> Path:
+    """The default space with short training, ``epochs`` or ``steps`` (and optional model
+    overrides)."""
     space = yaml.safe_load((REPO / "config" / "search_space.yaml").read_text())
+    space["hparams"].pop("steps", None)
     space["hparams"]["epochs"] = epochs
+    if steps is not None:
+        space["hparams"]["steps"] = steps
     space["model"].update(model)
     path = tmp_path / "space.yaml"
     path.write_text(yaml.safe_dump(space, sort_keys=False))

@@ -124,7 +124,7 @@ def test_sigterm_ends_the_trial_and_requeues_it(tmp_path, digits_dir):
     assert not report.exists()  # the Snakemake output is only written when the study is done
     study = load(config)
     first = study.trials[0]
-    assert first.state == TrialState.FAIL and first.user_attrs[attrs.FAIL_REASON] == "terminated"
+    assert first.state == TrialState.FAIL and attrs.get(first, attrs.FAIL_REASON) == "terminated"
     assert study.trials[1].state == TrialState.WAITING
     assert study.trials[1].system_attrs["fixed_params"] == first.params  # re-queued
     metrics = json.loads((trials_dir / "0" / "metrics.json").read_text())

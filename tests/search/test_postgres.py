@@ -91,7 +91,7 @@ def test_two_real_workers_and_no_password_in_results(
         assert "optuna-secret" not in err
     trials = search.study().trials
     assert sum(t.state in FINISHED for t in trials) >= 6
-    assert {t.user_attrs[attrs.WORKER] for t in trials if t.state in FINISHED} == {0, 1}
+    assert {attrs.get(t, attrs.WORKER) for t in trials if t.state in FINISHED} == {0, 1}
     for path in (tmp_path / "results").rglob("*"):
         if path.is_file() and path.suffix in {".json", ".yaml", ".log"}:
             assert "optuna-secret" not in path.read_text(), path

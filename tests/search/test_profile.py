@@ -37,7 +37,7 @@ def test_the_snapshot_is_the_study_frozen(snapshot):
     assert frozen.metric_names == live.metric_names
     assert frozen.user_attrs[attrs.DATA]["num_classes"] == 10
     for trial in live.trials:  # archives hard-linked: the same files, no copies
-        source = trial.user_attrs[attrs.ARCHIVE] + "/model.yaml"
+        source = attrs.get(trial, attrs.ARCHIVE) + "/model.yaml"
         linked = out / "trials" / str(trial.number) / "model.yaml"
         assert linked.stat().st_ino == os.stat(source).st_ino
 
@@ -96,12 +96,14 @@ def test_two_profile_runs_agree(snapshot, tmp_path):
         relative.append({int(r["trial"]): float(r["relative"]) for r in rows})
     first, second = runs
     assert first.keys() == second.keys() and len(first) >= 2
-    # On these shared 2-core VMs (benchmarks/RESULTS.md) two runs agree within 2-3% (median)
-    # while the host is quiet; when other tenants load it, whole runs move by up to ~17%, and
-    # no estimator here holds 5% then. The bound keeps this test from flaking on such a host
-    # and still fails the modes this step replaced: a median that flips between the host's
-    # two speeds (0.39 vs 0.71 ms: +80%) and timing beside a training job (3.4x).
+    # The figure that reproduces is ``relative`` (each model over the reference network timed
+    # in the same interleaved rounds): load common to all models cancels. Measured on these
+    # shared 2-core VMs (benchmarks/RESULTS.md): 0.8-1.9% median between runs, also with
+    # another process on the host. Milliseconds move with the host: 2-3% quiet, ~7% beside
+    # another job, up to ~17% when other tenants load it; their bound still fails the modes
+    # this step replaced: a median that flips between the host's two speeds (0.39 vs
+    # 0.71 ms: +80%) and timing beside a training job (3.4x).
+    drift = [abs(relative[1][t] / relative[0][t] - 1) for t in first]
+    assert statistics.median(drift) <= 0.05, drift
     differences = [abs(second[t] / first[t] - 1) for t in first]
     assert statistics.median(differences) <= 0.25, differences
-    drift = [abs(relative[1][t] / relative[0][t] - 1) for t in first]  # over the reference's
-    assert statistics.median(drift) <= 0.25, drift

@@ -1,48 +1,113 @@
-"""Multi-objective pruning decisions, from hand-written dominance tables."""
+"""MO-ASHA decisions, from hand-written rung tables."""
 
 from __future__ import annotations
 
 import pytest
 
-from paretonas.search.pruning import FinishedTrial, PruningRule, dominators, prune_reason
+from paretonas.search import attrs
+from paretonas.search.pruning import (
+    RungEntry,
+    SuccessiveHalving,
+    decide,
+    f1_standard_error,
+    rung_entries,
+)
 
-A = FinishedTrial(1, {"params": 1000, "latency_ms": 1.0}, (0.5, 0.8, 0.9))
-B = FinishedTrial(2, {"params": 2000, "latency_ms": 0.5}, (0.6, 0.85, 0.95))
-C = FinishedTrial(3, {"params": 500, "latency_ms": 2.0}, (0.3, 0.4))
-FINISHED = [A, B, C]
+RULE = SuccessiveHalving(eta=3, rungs=2, n_startup_trials=3, f1_noise=0.0)
 
-# (epoch, f1, costs, margin, expected dominators)
-TABLE = [
-    (2, 0.3, {"params": 3000, "latency_ms": 3.0}, 0.0, [1, 2, 3]),  # everyone cheaper, ahead
-    (2, 0.3, {"params": 3000, "latency_ms": 3.0}, 0.15, [1, 2]),  # margin drops C (0.4)
-    (2, 0.5, {"params": 3000, "latency_ms": 3.0}, 0.0, [1, 2]),  # C is behind (0.4)
-    (2, 0.81, {"params": 3000, "latency_ms": 3.0}, 0.0, [2]),  # only B is ahead
-    (2, 0.5, {"params": 1000, "latency_ms": 1.0}, 0.0, [1]),  # equal costs count as no worse
-    (2, 0.3, {"params": 999, "latency_ms": 3.0}, 0.0, [3]),  # A, B cost more params
-    (3, 0.5, {"params": 3000, "latency_ms": 3.0}, 0.0, [1, 2]),  # C has no epoch 3
-    (1, 0.7, {"params": 3000, "latency_ms": 3.0}, 0.0, []),  # nobody ahead at epoch 1
-    (2, 0.3, {}, 0.0, [1, 2, 3]),  # no cost objectives: F1 alone decides
-    (2, 0.5, {"macs": 10}, 0.0, []),  # a cost the finished trials lack: not dominated
+
+def entry(number: int, f1: float, params: float, se: float = 0.0) -> RungEntry:
+    return RungEntry(number, f1, se, {"params": params})
+
+
+# others at the rung: a cheap weak model, a costly strong one, and middling ones
+OTHERS = [
+    entry(1, 0.30, 100),
+    entry(2, 0.90, 5000),
+    entry(3, 0.60, 1000),
+    entry(4, 0.50, 2000),
+    entry(5, 0.55, 3000),
 ]
 
 
-@pytest.mark.parametrize(("epoch", "f1", "costs", "margin", "expected"), TABLE)
-def test_dominators(epoch, f1, costs, margin, expected):
-    assert dominators(epoch, f1, costs, FINISHED, margin) == expected
+@pytest.mark.parametrize(
+    ("me", "pruned"),
+    [
+        (entry(0, 0.95, 6000), False),  # the best F1: front
+        (entry(0, 0.20, 50), False),  # the cheapest: front (nobody is cheaper)
+        (entry(0, 0.40, 4000), True),  # 3 dominate it (#3, #4, #5): 6 at the rung keep 2
+        (entry(0, 0.65, 1000), False),  # dominates #3: front
+        (entry(0, 0.58, 1500), True),  # layer 2: the front (#1, #2, #3) fills the 2 kept
+        (entry(0, 0.45, 2500), True),  # layer 3
+    ],
+)
+def test_top_third_by_non_dominated_sorting(me, pruned):
+    reason = decide(RULE, 1, me, OTHERS)
+    assert (reason is not None) is pruned
+    if pruned:
+        assert reason.startswith("rung 1: layer") and "the top 2 = 1/3 go on" in reason
+
+
+def test_a_later_layer_goes_on_while_the_kept_share_is_not_full():
+    others = [entry(1, 0.9, 100), entry(2, 0.5, 200), entry(3, 0.4, 300), entry(4, 0.3, 400)]
+    rule = SuccessiveHalving(eta=2, n_startup_trials=3, f1_noise=0.0)  # 5 at the rung keep 3
+    assert decide(rule, 0, entry(0, 0.6, 150), others) is None  # layer 2, 1 ahead
+    assert decide(rule, 0, entry(0, 0.45, 250), others) is None  # layer 3, 2 ahead
+    assert decide(rule, 0, entry(0, 0.35, 350), others) is not None  # layer 4, 3 ahead
+
+
+def test_noise_makes_a_tie_and_the_cheaper_wins():
+    others = [entry(1, 0.70, 1000, se=0.05), entry(2, 0.72, 3000, se=0.05)]
+    rule = SuccessiveHalving(eta=2, n_startup_trials=3, f1_noise=1.0)
+    # 0.74 beats #2 by 0.02, within the noise: a tie on F1, so #1 (cheaper) dominates it and
+    # #2 (cheaper too) as well: two ahead of it, and 3 trials keep 2
+    assert decide(rule, 0, entry(0, 0.74, 4000, se=0.05), others) is not None
+    plain = SuccessiveHalving(eta=2, n_startup_trials=3, f1_noise=0.0)
+    assert decide(plain, 0, entry(0, 0.74, 4000, se=0.05), others) is None  # best F1
+
+
+def test_no_decision_before_enough_trials_reach_the_rung():
+    rule = SuccessiveHalving(eta=3, n_startup_trials=7, f1_noise=0.0)
+    assert decide(rule, 0, entry(0, 0.0, 10**6), OTHERS) is None  # 6 < 7
+    assert decide(RULE, 0, entry(0, 0.0, 10**6), OTHERS) is not None
+
+
+def test_trials_lacking_a_cost_are_left_out():
+    others = [RungEntry(1, 0.9, 0.0, {"macs": 1.0})] * 5
+    assert decide(RULE, 0, entry(0, 0.1, 10**6), others) is None  # alone at the rung
 
 
 @pytest.mark.parametrize(
-    ("rule", "epoch", "f1", "pruned"),
+    ("budget", "eta", "rungs", "expected"),
     [
-        (PruningRule(min_epochs=2, n_startup_trials=3, n_dominators=2, margin=0.0), 2, 0.5, True),
-        (PruningRule(min_epochs=3, n_startup_trials=3, n_dominators=2, margin=0.0), 2, 0.5, False),
-        (PruningRule(min_epochs=1, n_startup_trials=4, n_dominators=1, margin=0.0), 2, 0.5, False),
-        (PruningRule(min_epochs=1, n_startup_trials=3, n_dominators=3, margin=0.0), 2, 0.81, False),
-        (PruningRule(min_epochs=1, n_startup_trials=3, n_dominators=1, margin=0.0), 2, 0.81, True),
+        (900, 3, 2, [100, 300]),
+        (400, 3, 2, [44, 133]),
+        (400, 2, 3, [50, 100, 200]),
+        (8, 3, 2, [1, 3]),
+        (4, 3, 2, [1]),  # 4 / 9 rounds to 0: no rung there
+        (1, 3, 2, []),
     ],
 )
-def test_prune_reason(rule, epoch, f1, pruned):
-    reason = prune_reason(rule, epoch, f1, {"params": 3000, "latency_ms": 3.0}, FINISHED)
-    assert (reason is not None) is pruned
-    if pruned:
-        assert f"epoch {epoch}" in reason and "#2" in reason
+def test_rungs_sit_at_fractions_of_the_budget_never_at_its_end(budget, eta, rungs, expected):
+    assert SuccessiveHalving(eta=eta, rungs=rungs).rung_steps(budget) == expected
+
+
+def test_rung_entries_read_the_rung_attribute():
+    class Trial:
+        def __init__(self, number, user_attrs):
+            self.number, self.user_attrs = number, user_attrs
+
+    standing = {"costs": {"params": 10, "macs": 5}, "0": {"step": 3, "f1": 0.5, "se": 0.1}}
+    trials = [
+        Trial(0, {attrs.RUNGS: standing}),
+        Trial(1, {attrs.RUNGS: {"costs": {"params": 1}, "1": {"step": 9, "f1": 0.9, "se": 0}}}),
+        Trial(2, {}),
+    ]
+    assert rung_entries(trials, 0, ["params"]) == [RungEntry(0, 0.5, 0.1, {"params": 10.0})]
+    assert rung_entries(trials, 1, ["params"]) == [RungEntry(1, 0.9, 0.0, {"params": 1.0})]
+    assert rung_entries(trials, 1, ["macs"]) == []
+
+
+def test_rung_standard_error_shrinks_with_the_split():
+    assert f1_standard_error(0.8, 400) < f1_standard_error(0.8, 100)
+    assert f1_standard_error(1.0, 100) > 0  # a perfect score still carries noise

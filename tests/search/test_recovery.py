@@ -45,10 +45,10 @@ def test_heartbeatless_running_trials_are_failed_and_requeued(tmp_path, monkeypa
     trials = study.get_trials(deepcopy=False)
     by_id = {t._trial_id: t for t in trials}
     assert by_id[dead].state == TrialState.FAIL
-    assert by_id[dead].user_attrs[attrs.FAIL_REASON] == "no heartbeat"
+    assert attrs.get(by_id[dead], attrs.FAIL_REASON) == "no heartbeat"
     assert by_id[young].state == by_id[beating].state == TrialState.RUNNING
     requeued = [t for t in trials if t.state == TrialState.WAITING]
-    assert [t.user_attrs[attrs.RETRIED_FROM] for t in requeued] == [0]
+    assert [attrs.get(t, attrs.RETRIED_FROM) for t in requeued] == [0]
     assert requeued[0].system_attrs["fixed_params"] == {"x": 0.25}
     assert reclaim_heartbeatless(study, grace=30) == []  # nothing twice
 

@@ -19,6 +19,7 @@ from paretonas.cli.search_study import start_from_config
 from paretonas.models import ModelSpec, build_model, count_params
 from paretonas.search import attrs
 from paretonas.search.archive import load_trial, load_weights
+from paretonas.search.pruning import shadow_summary
 from tests.search.conftest import fast_space, load, run_search, search_config, study_json
 
 
@@ -67,7 +68,7 @@ def test_same_seed_same_trials(tmp_path, digits_dir):
     for one, two in zip(*runs, strict=True):
         assert one.params == two.params
         assert one.state == two.state
-        assert one.user_attrs.get(attrs.CURVE) == two.user_attrs.get(attrs.CURVE)
+        assert attrs.get(one, attrs.CURVE) == attrs.get(two, attrs.CURVE)
         if one.values:
             assert one.values == two.values
 
@@ -77,14 +78,14 @@ def test_every_trial_is_archived_and_rebuildable(tmp_path, digits_dir):
     run_search(config, digits_dir)
     study = load(config)
     for trial in study.trials:
-        spec, hparams, metrics = load_trial(trial.user_attrs[attrs.ARCHIVE])
+        spec, hparams, metrics = load_trial(attrs.get(trial, attrs.ARCHIVE))
         assert metrics["number"] == trial.number and metrics["state"] in {"complete", "pruned"}
         assert {"cpu", "cores", "torch"} <= set(metrics["hardware"])
         model = build_model(spec)  # from model.yaml alone
         assert count_params(model) == metrics["costs"]["params"]
         assert hparams["epochs"] == 2
         if trial.state == TrialState.COMPLETE:
-            checkpoint = load_weights(f"{trial.user_attrs['archive']}/weights.pt")
+            checkpoint = load_weights(f"{attrs.get(trial, attrs.ARCHIVE)}/weights.pt")
             rebuilt = build_model(ModelSpec.from_dict(checkpoint["spec"]))
             rebuilt.load_state_dict(checkpoint["state_dict"])
             assert trial.values[0] == pytest.approx(checkpoint["val_f1"])
@@ -102,13 +103,13 @@ def test_constraints_prefilter_untrained(tmp_path, digits_dir, monkeypatch):
     )
     run_search(config, digits_dir)
     study = load(config)
-    infeasible = [t for t in study.trials if t.user_attrs.get(attrs.INFEASIBLE)]
+    infeasible = [t for t in study.trials if attrs.get(t, attrs.INFEASIBLE)]
     assert infeasible, "expected some sampled models above 3000 parameters"
     for trial in infeasible:
         assert trial.state == TrialState.COMPLETE
         assert trial.constraints["params"] > 0
         assert trial.values[0] == 0.0 and trial.values[1] > 3000
-        metrics = json.loads((Path(trial.user_attrs[attrs.ARCHIVE]) / "metrics.json").read_text())
+        metrics = json.loads((Path(attrs.get(trial, attrs.ARCHIVE)) / "metrics.json").read_text())
         assert metrics["state"] == "infeasible" and "params" in metrics["reason"]
     assert len(trained) == len(study.trials) - len(infeasible)
     assert all(t.values[1] <= 3000 for t in study.best_trials)
@@ -121,9 +122,9 @@ def test_identical_configuration_is_reused(tmp_path, digits_dir):
     study.enqueue_trial(study.trials[0].params)
     run_search(search_config(tmp_path, fast_space(tmp_path), n_trials=2), digits_dir)
     trials = load(config).trials
-    assert trials[1].user_attrs[attrs.REUSED_FROM] == 0
+    assert attrs.get(trials[1], attrs.REUSED_FROM) == 0
     assert trials[1].values == trials[0].values
-    first, second = (load_trial(t.user_attrs[attrs.ARCHIVE])[2] for t in trials)
+    first, second = (load_trial(attrs.get(t, attrs.ARCHIVE))[2] for t in trials)
     assert second["reused_from"] == 0
     assert second["objectives"] == first["objectives"]  # named, as a trained trial records
     assert second["costs"] == first["costs"] and second["costs"]["params"] > 0
@@ -143,8 +144,8 @@ def test_a_failing_trial_does_not_stop_the_worker(tmp_path, digits_dir, monkeypa
     config = search_config(tmp_path, fast_space(tmp_path), n_trials=3)
     report = run_search(config, digits_dir)
     failed = [t for t in load(config).trials if t.state == TrialState.FAIL]
-    assert len(failed) == 1 and "boom in trial two" in failed[0].user_attrs[attrs.FAIL_REASON]
-    metrics = json.loads((Path(failed[0].user_attrs[attrs.ARCHIVE]) / "metrics.json").read_text())
+    assert len(failed) == 1 and "boom in trial two" in attrs.get(failed[0], attrs.FAIL_REASON)
+    metrics = json.loads((Path(attrs.get(failed[0], attrs.ARCHIVE)) / "metrics.json").read_text())
     assert metrics["state"] == "fail" and "FloatingPointError" in metrics["reason"]
     assert report["study_states"]["complete"] + report["study_states"]["pruned"] == 3
 
@@ -185,7 +186,7 @@ def test_single_objective_uses_optuna_pruner(tmp_path, digits_dir):
     config = search_config(
         tmp_path, fast_space(tmp_path, epochs=4), n_trials=10, objectives=[{"name": "f1"}]
     )
-    config["pruning"].update(single_objective_pruner="median", min_epochs=1)
+    config["pruning"].update(single_objective_pruner="median")
     run_search(config, digits_dir)
     study = load(config)
     assert study.directions == [optuna.study.StudyDirection.MAXIMIZE]
@@ -194,7 +195,7 @@ def test_single_objective_uses_optuna_pruner(tmp_path, digits_dir):
     pruned = [t for t in study.trials if t.state == TrialState.PRUNED]
     assert pruned, "the median pruner stopped no trial"
     for trial in pruned:
-        assert trial.user_attrs[attrs.PRUNE_REASON].startswith("MedianPruner pruned at epoch")
+        assert attrs.get(trial, attrs.PRUNE_REASON).startswith("MedianPruner pruned at step")
         assert len(trial.intermediate_values) < 4  # it did stop before the last epoch
 
 
@@ -209,3 +210,42 @@ def test_a_search_that_learns_nothing_says_so_once(tmp_path, digits_dir, caplog)
     warnings = [r.message for r in caplog.records if "learned almost nothing" in r.message]
     assert len(warnings) == 1, warnings
     assert "chance for 10 classes is 0.100" in warnings[0] and "hparams.epochs" in warnings[0]
+
+
+def test_successive_halving_stops_trials_at_rungs_only(tmp_path, digits_dir):
+    config = search_config(tmp_path, fast_space(tmp_path, steps=27), n_trials=12)
+    config["pruning"].update(mode="prune", eta=3, rungs=2, n_startup_trials=2)
+    run_search(config, digits_dir)
+    study = load(config)
+    trained = [t for t in study.trials if attrs.get(t, attrs.CURVE)]
+    assert len(trained) == 12
+    for trial in trained:
+        standing = trial.user_attrs[attrs.RUNGS]
+        assert standing["0"]["step"] == 3 and set(standing["costs"]) == {"params", "latency_ms"}
+        assert attrs.get(trial, attrs.BUDGET_STEPS) == 27
+    pruned = [t for t in study.trials if t.state == TrialState.PRUNED]
+    assert pruned, "no trial was stopped at a rung"
+    for trial in pruned:
+        assert attrs.get(trial, attrs.PRUNE_REASON).startswith("rung ")
+        assert attrs.get(trial, attrs.CURVE)[-1][0] in (3, 9)  # never at the end (27)
+    complete = [t for t in trained if t.state == TrialState.COMPLETE]
+    assert all(attrs.get(t, attrs.CURVE)[-1][0] == 27 for t in complete)
+
+
+def test_shadow_mode_decides_and_stops_nothing(tmp_path, digits_dir):
+    config = search_config(tmp_path, fast_space(tmp_path, steps=27), n_trials=12)
+    config["pruning"].update(mode="shadow", eta=3, rungs=2, n_startup_trials=2)
+    run_search(config, digits_dir)
+    study = load(config)
+    assert not [t for t in study.trials if t.state == TrialState.PRUNED]
+    flagged = [t for t in study.trials if attrs.get(t, attrs.SHADOW_PRUNE)]
+    assert flagged, "shadow mode recorded no decision"
+    for trial in flagged:
+        decision = attrs.get(trial, attrs.SHADOW_PRUNE)
+        assert decision["step"] in (3, 9) and decision["reason"].startswith("rung ")
+        assert attrs.get(trial, attrs.CURVE)[-1][0] == 27  # and it trained to the end
+        assert decision["seconds"] < attrs.get(trial, attrs.TRAIN_SECONDS)
+    summary = shadow_summary(study, ["f1", "params", "latency_ms"])
+    assert summary["would_prune"] == len(flagged)
+    assert 0 < summary["time_saved_fraction"] < 1
+    assert summary["false_prune_rate"] == len(summary["false_prunes"]) / len(flagged)

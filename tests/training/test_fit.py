@@ -122,7 +122,7 @@ def test_every_optimizer_and_schedule_trains(digits, make_model, optimizer, sche
         assert lrs[0] == pytest.approx(lr / 25) and max(lrs) > lrs[0]
 
 
-def test_on_epoch_can_stop_training(digits, make_model):
+def test_on_eval_can_stop_training(digits, make_model):
     train, val, mean, std = digits
     seen = []
 
@@ -130,7 +130,7 @@ def test_on_epoch_can_stop_training(digits, make_model):
         seen.append(record.epoch)
         return "pruned at epoch 2" if record.epoch == 2 else None
 
-    result = fit(make_model(), train, val, HParams(epochs=5), mean=mean, std=std, on_epoch=prune)
+    result = fit(make_model(), train, val, HParams(epochs=5), mean=mean, std=std, on_eval=prune)
     assert seen == [1, 2] and len(result.history) == 2
     assert result.stopped and result.stop_reason == "pruned at epoch 2"
 
@@ -146,7 +146,7 @@ def test_best_epoch_is_restored_and_ties_keep_the_earlier(digits, make_model, mo
         snapshots[record.epoch] = {k: v.clone() for k, v in model.state_dict().items()}
 
     hparams = HParams(epochs=4, lr=1e-2, schedule="none")
-    result = fit(model, train, val, hparams, mean=mean, std=std, on_epoch=snapshot)
+    result = fit(model, train, val, hparams, mean=mean, std=std, on_eval=snapshot)
     assert result.best_epoch == 2 and result.best_val_f1 == 0.9
     final = model.state_dict()
     for name, value in result.best_state.items():
@@ -202,3 +202,39 @@ def test_devices():
     assert resolve_device("auto").type == expected
     with pytest.raises(ConfigError, match="device: 'tpu'"):
         resolve_device("tpu")
+
+
+def test_a_budget_in_steps_stops_part_way_through_an_epoch(digits, make_model):
+    train, val, mean, std = digits  # 22 steps an epoch at batch 64
+    hparams = HParams(steps=30, epochs=99, lr=1e-2, batch_size=64, schedule="cosine")
+    result = fit(make_model(), train, val, hparams, mean=mean, std=std)
+    assert result.steps == result.budget_steps == 30
+    assert [(r.epoch, r.step) for r in result.history] == [(1, 22), (2, 30)]
+    # the last segment starts at step 22 of a cosine over 30 steps (not over 99 epochs)
+    cosine = 0.5 * (1 + math.cos(math.pi * 22 / 30))
+    assert result.history[-1].lr == pytest.approx(hparams.lr * cosine)
+
+
+def test_evaluations_at_requested_steps_do_not_change_the_training(digits, make_model):
+    train, val, mean, std = digits
+    hparams = HParams(steps=40, lr=1e-2, batch_size=64)
+    plain_model, probed_model = make_model(), make_model()
+    probed_model.load_state_dict(plain_model.state_dict())
+    plain = fit(plain_model, train, val, hparams, mean=mean, std=std, seed=3)
+    probed = fit(
+        probed_model, train, val, hparams, mean=mean, std=std, seed=3, eval_steps=[5, 13, 22, 90]
+    )
+    assert [r.step for r in plain.history] == [22, 40]
+    assert [r.step for r in probed.history] == [5, 13, 22, 40]  # 90 is past the budget
+    assert plain.history[-1].val_f1 == probed.history[-1].val_f1
+    for name, value in plain_model.state_dict().items():
+        assert torch.equal(value, probed_model.state_dict()[name]), name
+
+
+def test_a_long_budget_is_evaluated_a_bounded_number_of_times(digits, make_model):
+    train, val, mean, std = digits  # 22 steps an epoch: 300 steps is ~14 epochs
+    hparams = HParams(steps=300, lr=1e-2, batch_size=64)
+    result = fit(make_model(), train, val, hparams, mean=mean, std=std, eval_steps=[7])
+    steps = [r.step for r in result.history]
+    assert steps[0] == 7 and steps[-1] == 300
+    assert len(steps) == _loop.EVALUATIONS + 1

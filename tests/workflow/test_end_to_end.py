@@ -59,9 +59,9 @@ def test_search_results(finished):
     done = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
     assert len(done) >= 40
     assert not [t for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING)]
-    assert {t.user_attrs[attrs.WORKER] for t in done} == {0, 1}, "both workers ran trials"
+    assert {attrs.get(t, attrs.WORKER) for t in done} == {0, 1}, "both workers ran trials"
     for trial in done:  # archived, rebuildable from model.yaml alone
-        archive = project.root / trial.user_attrs[attrs.ARCHIVE]
+        archive = project.root / attrs.get(trial, attrs.ARCHIVE)
         metrics = json.loads((archive / "metrics.json").read_text())
         assert (
             count_params(build_model(ModelSpec.from_yaml(archive / "model.yaml")))
@@ -78,7 +78,7 @@ def test_search_results(finished):
     assert snapshot.metric_names == ["f1", "params", "latency_ms"]
     frozen = project.path("results", "search", "snapshot", "trials")
     for trial in done:
-        live = project.root / trial.user_attrs[attrs.ARCHIVE] / "model.yaml"
+        live = project.root / attrs.get(trial, attrs.ARCHIVE) / "model.yaml"
         assert (frozen / str(trial.number) / "model.yaml").read_text() == live.read_text()
     print(f"\nend to end: {len(done)} trials, {wall:.1f}s wall")
     assert wall < 600

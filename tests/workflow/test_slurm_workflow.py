@@ -53,7 +53,7 @@ def wait_for_running_trial(project, log) -> tuple[str, optuna.Study]:
             continue
         study = open_study(record)  # $PARETONAS_STORAGE holds the URL, as for the user
         if any(
-            t.state == TrialState.RUNNING and t.user_attrs.get(attrs.WORKER) == 0
+            t.state == TrialState.RUNNING and attrs.get(t, attrs.WORKER) == 0
             for t in study.get_trials(deepcopy=False)
         ):
             return found.group(1), study
@@ -112,7 +112,7 @@ def test_slurm_postgres_workflow_survives_a_scancel(slurm, fresh_database, tmp_p
     cancelled = [
         t
         for t in trials
-        if t.user_attrs.get(attrs.FAIL_REASON) == "terminated"
+        if attrs.get(t, attrs.FAIL_REASON) == "terminated"
         or t.system_attrs.get("failed_trial") is not None
     ]
     assert cancelled or any(t.state == TrialState.FAIL for t in trials)

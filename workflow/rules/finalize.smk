@@ -16,6 +16,7 @@ rule finalize:
         data=data_dir,
         out=lambda wildcards, output: os.path.dirname(output.metrics),
         epochs=config["finalize"]["epochs"],
+        steps=config["finalize"]["steps"],
         device=config["finalize"]["device"],
         export=config["finalize"]["export"],
         code=code("paretonas.finalize"),

@@ -10,6 +10,7 @@ run_step(
     snakemake.params.data,
     snakemake.params.out,
     epochs=snakemake.params.epochs,
+    steps=snakemake.params.steps,
     device=snakemake.params.device,
     export=snakemake.params.export,
     threads=snakemake.threads,

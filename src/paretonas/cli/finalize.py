@@ -19,13 +19,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--finalists", help="results/select/finalists.yaml (with --rank)")
     parser.add_argument("--data", required=True, help="prepared data directory")
     parser.add_argument("--out", required=True, help="output directory")
-    parser.add_argument("--epochs", type=int, help="override finalize.epochs")
+    budget = parser.add_mutually_exclusive_group()
+    budget.add_argument("--epochs", type=int, help="override finalize.epochs")
+    budget.add_argument("--steps", type=int, help="override finalize.steps")
 
 
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     options = {
         "epochs": args.epochs or config["finalize"]["epochs"],
+        "steps": None if args.epochs else (args.steps or config["finalize"]["steps"]),
         "device": config["finalize"]["device"],
         "export": config["finalize"]["export"],
     }

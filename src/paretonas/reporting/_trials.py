@@ -81,9 +81,9 @@ class TrialTable:
                     attrs.outcome(t),
                     None if values is None else tuple(values),
                     attrs.reason(t),
-                    t.user_attrs.get(attrs.REUSED_FROM),
+                    attrs.get(t, attrs.REUSED_FROM),
                     candidate,
-                    float(t.user_attrs.get(attrs.F1_SE) or 0.0),
+                    float(attrs.get(t, attrs.F1_SE) or 0.0),
                 )
             )
         return cls(objectives, rows, f1_noise, profiled)

@@ -22,9 +22,25 @@ from paretonas.hardware import fingerprint
 from paretonas.models import build_model, count_params, estimate_latency_ms, forward_counts
 from paretonas.objectives import SCORES, Objective
 from paretonas.search import archive, attrs
-from paretonas.search.pruning import PruningRule, finished_trials, prune_reason
+from paretonas.search.pruning import (
+    RungEntry,
+    SuccessiveHalving,
+    decide,
+    f1_standard_error,
+    rung_entries,
+)
+from paretonas.search.sampling import trials_at_start
 from paretonas.search.space import DataShape, SearchSpace
-from paretonas.training import Augment, HParams, Split, TrainingDiverged, f1_noise, fit
+from paretonas.training import (
+    Augment,
+    EpochRecord,
+    HParams,
+    Split,
+    TrainingDiverged,
+    budget_steps,
+    f1_noise,
+    fit,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -52,7 +68,7 @@ class TrialContext:
     constraints: dict[str, float | None]
     seed: int
     worker_id: int
-    pruning: PruningRule | None
+    pruning: SuccessiveHalving | None  # None: no pruning
     device: str = "auto"
     stats: dict[str, int] = field(default_factory=dict)
 
@@ -69,11 +85,15 @@ def config_hash(spec_yaml: str, hparams: dict[str, Any]) -> str:
 
 
 def objective(trial: optuna.Trial, ctx: TrialContext) -> list[float]:
-    """Optuna objective; raises optuna.TrialPruned or an exception (-> FAIL) as needed."""
+    """Optuna objective; raises optuna.TrialPruned or an exception (-> FAIL) as needed.
+
+    The trial's attributes go to storage as one record (``attrs.RECORD``), written twice: at
+    the start (worker and archive: who runs it, for status and recovery) and at the end
+    (everything); at each rung the rung standing is a write of its own (``attrs.RUNGS``)."""
     started = time.perf_counter()
     directory = archive.trial_dir(ctx.study_dir, trial.number)
-    trial.set_user_attr(attrs.ARCHIVE, str(directory))
-    trial.set_user_attr(attrs.WORKER, ctx.worker_id)
+    attributes: dict[str, Any] = {attrs.ARCHIVE: str(directory), attrs.WORKER: ctx.worker_id}
+    trial.set_user_attr(attrs.RECORD, dict(attributes))
     seed = trial_seed(ctx.seed, trial.number)
     record: dict[str, Any] = {
         "number": trial.number,
@@ -82,36 +102,50 @@ def objective(trial: optuna.Trial, ctx: TrialContext) -> list[float]:
         "hardware": fingerprint(),
     }
     try:
-        values = _run(trial, ctx, directory, seed, record)
+        values = _run(trial, ctx, directory, seed, record, attributes)
     except optuna.TrialPruned as pruned:
+        attributes.setdefault(attrs.PRUNE_REASON, str(pruned))
+        _write(trial, attributes)
         _finish(directory, record, "pruned", started, reason=str(pruned))
         raise
     except KeyboardInterrupt:  # SIGTERM or Ctrl-C: record it, let the worker stop
-        trial.set_user_attr(attrs.FAIL_REASON, "terminated")
+        attributes[attrs.FAIL_REASON] = "terminated"
+        _write(trial, attributes)
         _finish(directory, record, "fail", started, reason="terminated")
         raise
     except Exception as exc:  # isolate: this trial fails, the worker and study go on
         reason = f"{type(exc).__name__}: {exc}"
-        trial.set_user_attr(attrs.FAIL_REASON, reason[:2000])
+        attributes[attrs.FAIL_REASON] = reason[:2000]
+        _write(trial, attributes)
         _finish(directory, record, "fail", started, reason=reason)
         raise
+    _write(trial, attributes)
     _finish(directory, record, record.get("state", "complete"), started)
     return values
 
 
+def _write(trial: optuna.Trial, attributes: dict[str, Any]) -> None:
+    """The trial's record, in one storage write."""
+    trial.set_user_attr(attrs.RECORD, attributes)
+
+
 def _run(
-    trial: optuna.Trial, ctx: TrialContext, directory: Path, seed: int, record: dict
+    trial: optuna.Trial,
+    ctx: TrialContext,
+    directory: Path,
+    seed: int,
+    record: dict,
+    attributes: dict[str, Any],
 ) -> list[float]:
     sample = ctx.space.sample(trial, ctx.data.shape)
     hparams = HParams.from_dict(sample.hparams, f"trial {trial.number} hparams")
     spec_yaml = sample.spec.to_yaml()
     key = config_hash(spec_yaml, sample.hparams)
-    trial.set_user_attr(attrs.CONFIG_HASH, key)
-    trial.set_user_attr(attrs.SPEC, spec_yaml)
+    attributes.update({attrs.CONFIG_HASH: key, attrs.SPEC: spec_yaml})
     archive.write_config(directory, sample.spec, sample.hparams)
     record.update(hparams=sample.hparams, config_hash=key)
 
-    reused = _reuse(trial, key, ctx.objectives)
+    reused = _reuse(trial, key, ctx.objectives, attributes)
     if reused is not None:
         record.update(reused)
         return [reused["objectives"][o.name] for o in ctx.objectives]
@@ -122,27 +156,18 @@ def _run(
     except ParetonasError as exc:
         raise RuntimeError(f"spec does not build: {exc}") from None
     costs = _costs(model)
-    trial.set_user_attr(attrs.COSTS, costs)
+    attributes[attrs.COSTS] = costs
     record["costs"] = costs
     record["latency"] = "costs.latency_ms is the search's estimate (estimate_latency_ms)"
-    if _infeasible(trial, ctx, costs, record):
+    if _infeasible(trial, ctx, costs, record, attributes):
         values = {**{o.name: o.untrained for o in ctx.objectives if o.score}, **costs}
         record.update(state="infeasible", objectives=_named(values, ctx.objectives))
         return [values[o.name] for o in ctx.objectives]
 
-    curve: list[float] = []
-
-    def on_epoch(epoch_record: Any) -> str | None:
-        curve.append(float(epoch_record.val_f1))
-        trial.set_user_attr(attrs.CURVE, curve)
-        if ctx.pruning is None:
-            return None
-        if len(ctx.objectives) == 1:  # single objective: Optuna's own pruner decides
-            return _optuna_pruner_says(trial, ctx.objectives[0], epoch_record)
-        cost_keys = {o.name: costs[o.name] for o in ctx.objectives if o.cost}
-        others = finished_trials(trial.study, exclude=trial.number)
-        return prune_reason(ctx.pruning, epoch_record.epoch, curve[-1], cost_keys, others)
-
+    budget = budget_steps(hparams, len(ctx.data.train))
+    attributes[attrs.BUDGET_STEPS] = budget
+    record["budget_steps"] = budget
+    rungs = Rungs(trial, ctx, costs, budget, attributes)
     try:
         result = fit(
             model,
@@ -154,19 +179,26 @@ def _run(
             augment=ctx.data.augment,
             seed=seed,
             device=ctx.device,
-            on_epoch=on_epoch,
+            eval_steps=rungs.steps,
+            on_eval=rungs.on_eval,
         )
     except TrainingDiverged as exc:
         raise RuntimeError(f"training diverged: {exc}") from None
-    record["curve"] = [epoch.to_dict() for epoch in result.history]
+    record["curve"] = [evaluation.to_dict() for evaluation in result.history]
+    record["rungs"] = rungs.standing
+    attributes[attrs.CURVE] = [[r.step, round(r.val_f1, 6)] for r in result.history]
+    attributes[attrs.TRAIN_SECONDS] = round(result.seconds, 3)
+    if rungs.shadow is not None:
+        attributes[attrs.SHADOW_PRUNE] = rungs.shadow
+        record["shadow_prune"] = rungs.shadow
     if result.stopped:
-        trial.set_user_attr(attrs.PRUNE_REASON, result.stop_reason)
+        attributes[attrs.PRUNE_REASON] = result.stop_reason
         raise optuna.TrialPruned(result.stop_reason)
 
     best = result.history[result.best_epoch - 1]
     values = {**{name: float(getattr(best, f"val_{name}")) for name in SCORES}, **costs}
     noise = f1_noise(ctx.data.val.labels, result.best_val_predictions, ctx.data.shape.num_classes)
-    trial.set_user_attr(attrs.F1_SE, round(noise.se, 6))
+    attributes[attrs.F1_SE] = round(noise.se, 6)
     if any(not math.isfinite(values[o.name]) for o in ctx.objectives):
         raise RuntimeError(f"non-finite objective values: {values}")
     archive.write_weights(
@@ -174,17 +206,73 @@ def _run(
         sample.spec,
         sample.hparams,
         result.best_state,
-        {"best_epoch": result.best_epoch, "val_f1": best.val_f1},
+        {"best_step": best.step, "val_f1": best.val_f1},
     )
     record.update(
         state="complete",
         objectives=_named(values, ctx.objectives),
         scores={name: values[name] for name in SCORES},
         val_f1_noise=noise.to_dict(),
-        best_epoch=result.best_epoch,
+        best_step=best.step,
         samples_per_second=result.samples_per_second,
     )
     return [values[o.name] for o in ctx.objectives]
+
+
+class Rungs:
+    """One trial's rungs: where it is judged, what it records there, what the rule says.
+
+    Multi-objective studies use ``SuccessiveHalving`` (``ctx.pruning``); a single-objective
+    study reports every evaluation to Optuna's own pruner instead."""
+
+    def __init__(
+        self,
+        trial: optuna.Trial,
+        ctx: TrialContext,
+        costs: dict[str, float],
+        budget: int,
+        attributes: dict[str, Any],
+    ) -> None:
+        self.trial, self.ctx, self.attributes = trial, ctx, attributes
+        self.rule = ctx.pruning
+        self.single = len(ctx.objectives) == 1
+        self.costs = {o.name: float(costs[o.name]) for o in ctx.objectives if o.cost}
+        self.steps = [] if self.rule is None or self.single else self.rule.rung_steps(budget)
+        self.standing: dict[str, Any] = {"costs": self.costs}
+        self.shadow: dict[str, Any] | None = None
+        self.started = time.perf_counter()
+
+    def on_eval(self, evaluation: EpochRecord) -> str | None:
+        if self.rule is None:
+            return None
+        if self.single:
+            return _optuna_pruner_says(self.trial, self.ctx.objectives[0], evaluation)
+        if evaluation.step not in self.steps:
+            return None
+        rung = self.steps.index(evaluation.step)
+        seconds = time.perf_counter() - self.started
+        se = f1_standard_error(evaluation.val_f1, len(self.ctx.data.val))
+        self.standing[str(rung)] = {
+            "step": evaluation.step,
+            "f1": round(evaluation.val_f1, 6),
+            "se": round(se, 6),
+            "seconds": round(seconds, 3),
+        }
+        self.trial.set_user_attr(attrs.RUNGS, self.standing)  # others rank against it now
+        me = RungEntry(self.trial.number, evaluation.val_f1, se, self.costs)
+        others = rung_entries(self.trial.study.get_trials(deepcopy=False), rung, list(self.costs))
+        reason = decide(self.rule, rung, me, others)
+        if reason is None or not self.rule.shadow:
+            return reason
+        if self.shadow is None:  # shadow mode: the first decision to stop, then go on
+            self.shadow = {
+                "rung": rung,
+                "step": evaluation.step,
+                "seconds": round(seconds, 3),
+                "reason": reason,
+            }
+            _logger.info("trial %d: shadow pruning would stop it: %s", self.trial.number, reason)
+        return None
 
 
 def _named(values: dict[str, float], objectives: list[Objective]) -> dict[str, float]:
@@ -196,10 +284,10 @@ def _optuna_pruner_says(trial: optuna.Trial, objective: Objective, epoch: Any) -
     """Report the objective's per-epoch value; None unless the study's pruner prunes."""
     if not objective.score:  # a cost objective: nothing changes per epoch
         return None
-    trial.report(float(getattr(epoch, f"val_{objective.name}")), epoch.epoch)
+    trial.report(float(getattr(epoch, f"val_{objective.name}")), epoch.step)
     if trial.should_prune():
         pruner = type(trial.study.pruner).__name__
-        return f"{pruner} pruned at epoch {epoch.epoch}"
+        return f"{pruner} pruned at step {epoch.step} (epoch {epoch.epoch})"
     return None
 
 
@@ -217,7 +305,9 @@ def _costs(model: torch.nn.Module) -> dict[str, float]:
     }
 
 
-def _infeasible(trial: optuna.Trial, ctx: TrialContext, costs: dict, record: dict) -> bool:
+def _infeasible(
+    trial: optuna.Trial, ctx: TrialContext, costs: dict, record: dict, attributes: dict
+) -> bool:
     """Set every constraint (value - limit; > 0 is infeasible); True if any is broken."""
     broken = []
     for key, limit in ctx.constraints.items():
@@ -230,22 +320,27 @@ def _infeasible(trial: optuna.Trial, ctx: TrialContext, costs: dict, record: dic
             broken.append(f"{name} {costs[name]} > {limit}")
     if broken:
         record["reason"] = "infeasible: " + "; ".join(broken)
-        trial.set_user_attr(attrs.INFEASIBLE, record["reason"])
+        attributes[attrs.INFEASIBLE] = record["reason"]
     return bool(broken)
 
 
-def _reuse(trial: optuna.Trial, key: str, objectives: list[Objective]) -> dict[str, Any] | None:
-    """A finished trial with the same spec and hyperparameters: reuse its values, costs and
-    feasibility. Returns what this trial's metrics.json records (the same keys as a trained
-    trial's: named objectives and costs), or None."""
-    for other in trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-        if other.number == trial.number or other.user_attrs.get(attrs.CONFIG_HASH) != key:
+def _reuse(
+    trial: optuna.Trial, key: str, objectives: list[Objective], attributes: dict[str, Any]
+) -> dict[str, Any] | None:
+    """A finished trial with the same spec and hyperparameters (looked up in the read the
+    sampler made when this trial started): reuse its values, costs and feasibility. Returns
+    what this trial's metrics.json records (the same keys as a trained trial's: named
+    objectives and costs), or None."""
+    for other in trials_at_start(trial):
+        if other.state != TrialState.COMPLETE or other.number == trial.number:
             continue
-        source = other.user_attrs.get(attrs.REUSED_FROM, other.number)
-        trial.set_user_attr(attrs.REUSED_FROM, source)
+        if attrs.get(other, attrs.CONFIG_HASH) != key:
+            continue
+        source = attrs.get(other, attrs.REUSED_FROM, other.number)
+        attributes[attrs.REUSED_FROM] = source
         for attr in (attrs.COSTS, attrs.INFEASIBLE, attrs.F1_SE):
-            if attr in other.user_attrs:
-                trial.set_user_attr(attr, other.user_attrs[attr])
+            if attrs.get(other, attr) is not None:
+                attributes[attr] = attrs.get(other, attr)
         for name, value in other.constraints.items():
             trial.set_constraint(name, value)
         _logger.info(
@@ -256,7 +351,7 @@ def _reuse(trial: optuna.Trial, key: str, objectives: list[Objective]) -> dict[s
             "state": state,
             "reused_from": source,
             "objectives": dict(zip([o.name for o in objectives], other.values, strict=True)),
-            "costs": other.user_attrs.get(attrs.COSTS, {}),
+            "costs": attrs.get(other, attrs.COSTS, {}),
         }
     return None
 

@@ -1,99 +1,170 @@
-"""Multi-objective pruning: stop a trial that finished trials already beat at the same epoch.
+"""Multi-objective successive halving (MO-ASHA): stop trials that trail at a rung.
 
-Optuna refuses ``trial.report()`` in multi-objective studies, so no Optuna pruner applies.
-Costs (params, MACs, latency) are known before training, which makes a sound rule possible:
-prune at epoch e when at least ``n_dominators`` finished trials are no worse in every cost
-objective and better in validation F1 at epoch e by more than ``margin``. Such a trial can
-only join the Pareto front by out-learning trials that are already cheaper *and* ahead.
+Optuna refuses ``trial.report()`` in multi-objective studies, so none of its pruners
+applies. Each trial trains for a budget in optimizer steps; rungs sit at
+``budget / eta**k`` steps (k = ``rungs`` ... 1: never at the end, where stopping saves
+nothing). At a rung the trial records its validation F1 and that F1's standard error; then
+every trial that reached the rung (running or finished, any worker) is ranked by
+non-dominated sorting of (F1, the cost objectives): costs are deterministic (parameters,
+MACs, the latency *estimate*: never a measured time), and F1 differences within
+``f1_noise`` standard errors decide nothing, so a tie goes to the cheaper model. The trial
+goes on when fewer than ``ceil(n / eta)`` trials sit in better layers than its own (its
+whole layer is promoted with it); otherwise it is pruned. Asynchronous, as ASHA: a decision
+uses whoever reached the rung so far, and none waits for anyone.
+
+A cheap model is never pruned by a better but costlier one (neither dominates), so the
+cheap end of the front survives; what is pruned is a model that cheaper-or-equal trials
+beat beyond the noise at the same point of the same budget.
+
+``mode: shadow`` makes every decision and records it (``attrs.SHADOW_PRUNE``) without
+stopping anything: one run measures the rule's false-prune rate (trials it would have
+stopped that reached the front) and the time it would have saved (``shadow_summary``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import optuna
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from paretonas.search import attrs
 
-
-@dataclass(frozen=True)
-class FinishedTrial:
-    """What pruning needs of a finished trial: its costs and its per-epoch validation F1."""
-
-    number: int
-    costs: Mapping[str, float]
-    curve: tuple[float, ...]  # curve[e - 1] is the validation F1 after epoch e
+MODES = ("prune", "shadow", "off")
 
 
 @dataclass(frozen=True)
-class PruningRule:
-    min_epochs: int = 2
-    n_startup_trials: int = 8
-    n_dominators: int = 2
-    margin: float = 0.02
+class SuccessiveHalving:
+    """The rule's settings (``pruning`` in the workflow config)."""
+
+    mode: str = "prune"
+    eta: int = 3
+    rungs: int = 2
+    n_startup_trials: int = 5
+    f1_noise: float = 1.0
 
     @classmethod
-    def from_config(cls, config: Mapping) -> PruningRule:
+    def from_config(cls, config: Mapping[str, Any]) -> SuccessiveHalving:
         return cls(
-            config["min_epochs"],
+            config["mode"],
+            config["eta"],
+            config["rungs"],
             config["n_startup_trials"],
-            config["n_dominators"],
-            config["margin"],
+            config["f1_noise"],
         )
 
+    @property
+    def shadow(self) -> bool:
+        return self.mode == "shadow"
 
-def dominators(
-    epoch: int,
-    f1: float,
-    costs: Mapping[str, float],
-    finished: Iterable[FinishedTrial],
-    margin: float,
-) -> list[int]:
-    """Numbers of the finished trials that beat (f1, costs) at ``epoch``."""
-    out = []
-    for trial in finished:
-        if len(trial.curve) < epoch:
-            continue
-        cheaper = all(
-            key in trial.costs and trial.costs[key] <= value for key, value in costs.items()
-        )
-        if cheaper and trial.curve[epoch - 1] > f1 + margin:
-            out.append(trial.number)
-    return out
+    def rung_steps(self, budget: int) -> list[int]:
+        """The steps at which a trial of ``budget`` steps is judged, earliest first (rung 0
+        is the earliest); rungs that would fall before the first step are left out."""
+        steps = [round(budget / self.eta**k) for k in range(self.rungs, 0, -1)]
+        return [s for s in steps if 1 <= s < budget]
 
 
-def prune_reason(
-    rule: PruningRule,
-    epoch: int,
-    f1: float,
-    costs: Mapping[str, float],
-    finished: list[FinishedTrial],
+@dataclass(frozen=True)
+class RungEntry:
+    """A trial's standing at one rung: validation F1 there, its standard error, its costs."""
+
+    number: int
+    f1: float
+    se: float
+    costs: Mapping[str, float]
+
+
+def decide(
+    rule: SuccessiveHalving, rung: int, me: RungEntry, others: Iterable[RungEntry]
 ) -> str | None:
-    """Why to prune now, or None to go on."""
-    if epoch < rule.min_epochs or len(finished) < rule.n_startup_trials:
+    """Why to stop ``me`` at ``rung``, or None to go on. ``others``: every other trial that
+    reached this rung (those lacking one of ``me``'s costs are left out)."""
+    entries = [me] + [
+        e for e in others if e.number != me.number and all(k in e.costs for k in me.costs)
+    ]
+    if len(entries) < rule.n_startup_trials:
         return None
-    beaten_by = dominators(epoch, f1, costs, finished, rule.margin)
-    if len(beaten_by) < rule.n_dominators:
-        return None
-    shown = ", ".join(f"#{n}" for n in beaten_by[:5])
-    return (
-        f"dominated at epoch {epoch}: val F1 {f1:.4f} and costs no better than "
-        f"{len(beaten_by)} finished trial(s) ({shown})"
-    )
+    keys = sorted(me.costs)
+    points = np.array([[-e.f1] + [float(e.costs[k]) for k in keys] for e in entries])
+    noise = np.zeros_like(points)
+    noise[:, 0] = [rule.f1_noise * e.se for e in entries]
+    from paretonas.pareto import nondominated_layers
+
+    layers = nondominated_layers(points, noise)
+    keep = math.ceil(len(entries) / rule.eta)
+    ahead = 0
+    for depth, layer in enumerate(layers):
+        if 0 in layer:
+            if ahead < keep:
+                return None
+            return (
+                f"rung {rung}: layer {depth + 1} of the {len(entries)} trials that reached it "
+                f"({ahead} ahead; the top {keep} = 1/{rule.eta} go on): val F1 {me.f1:.4f} "
+                f"± {me.se:.4f} and costs no better than theirs"
+            )
+        ahead += len(layer)
+    return None  # pragma: no cover (entry 0 is in some layer)
 
 
-def finished_trials(study: optuna.Study, exclude: int | None = None) -> list[FinishedTrial]:
-    """Completed, trained trials of ``study`` with a recorded curve."""
+def rung_entries(
+    trials: Iterable[FrozenTrial], rung: int, cost_keys: Sequence[str]
+) -> list[RungEntry]:
+    """Every trial's standing at ``rung`` (any state: a running trial counts once there)."""
     out = []
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-        curve = trial.user_attrs.get(attrs.CURVE)
-        if trial.number == exclude or not curve or attrs.REUSED_FROM in trial.user_attrs:
+    key = str(rung)
+    for trial in trials:
+        rungs = trial.user_attrs.get(attrs.RUNGS) or {}
+        record, costs = rungs.get(key), rungs.get("costs") or {}
+        if record is None or any(k not in costs for k in cost_keys):
             continue
-        costs = trial.user_attrs.get(attrs.COSTS, {})
-        out.append(FinishedTrial(trial.number, costs, tuple(curve)))
+        chosen = {k: float(costs[k]) for k in cost_keys}
+        out.append(RungEntry(trial.number, float(record["f1"]), float(record["se"]), chosen))
     return out
+
+
+def f1_standard_error(f1: float, n: int) -> float:
+    """A cheap standard error for a rung's F1 (the bootstrap is left for the final score):
+    a proportion's, Agresti-Coull adjusted, over the ``n`` validation images."""
+    adjusted = (f1 * n + 2) / (n + 4)
+    return math.sqrt(adjusted * (1 - adjusted) / (n + 4))
+
+
+def shadow_summary(study: optuna.Study, objective_names: Sequence[str]) -> dict[str, Any]:
+    """What shadow mode's decisions would have done to a finished search: how many trials
+    it would have stopped, how many of those reached the front (false prunes), and the share
+    of the search's training time it would have saved."""
+    from paretonas.pareto import nondominated_layers
+
+    trials = attrs.study_candidates(study)
+    flagged = [t for t in trials if attrs.get(t, attrs.SHADOW_PRUNE)]
+    front: set[int] = set()
+    if trials:
+        signs = [
+            -1.0 if d == optuna.study.StudyDirection.MAXIMIZE else 1.0 for d in study.directions
+        ]
+        points = np.array([t.values for t in trials], dtype=float) * np.array(signs)
+        front = {trials[i].number for i in nondominated_layers(points)[0]}
+    total = saved = 0.0
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        seconds = float(attrs.get(trial, attrs.TRAIN_SECONDS) or 0.0)
+        total += seconds
+        decision = attrs.get(trial, attrs.SHADOW_PRUNE)
+        if decision:
+            saved += max(0.0, seconds - float(decision["seconds"]))
+    false = sorted(t.number for t in flagged if t.number in front)
+    return {
+        "trials": len(trials),
+        "would_prune": len(flagged),
+        "front": len(front),
+        "false_prunes": false,
+        "false_prune_rate": len(false) / len(flagged) if flagged else 0.0,
+        "front_lost": len(false) / len(front) if front else 0.0,
+        "time_saved_fraction": saved / total if total else 0.0,
+    }
 
 
 def single_objective_pruner(name: str) -> optuna.pruners.BasePruner:

@@ -13,8 +13,10 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import optuna
+import sqlalchemy
 from optuna.storages import BaseStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.storages.journal import JournalFileBackend, JournalStorage
 
@@ -158,8 +160,19 @@ def open_storage(
             time.sleep(0.2 * 2**attempt)
     if info.kind == "sqlite":
         with storage.engine.connect() as connection:  # WAL: readers never block the writer
-            connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+            connection.exec_driver_sql("PRAGMA journal_mode=WAL")  # kept in the file
+        sqlalchemy.event.listen(storage.engine, "connect", _sqlite_synchronous_normal)
+        storage.engine.dispose()  # pooled connections reconnect with the pragma
     return storage
+
+
+def _sqlite_synchronous_normal(connection: Any, _record: Any) -> None:
+    """``synchronous=NORMAL`` under WAL: a commit no longer waits for an fsync (SQLite's
+    default, FULL, fsyncs the log at every commit; a trial commits ~10 times). A crash of a
+    worker or of every worker loses nothing; a power loss or an OS crash can roll back the
+    last commits before the WAL checkpoint (trials that then re-run), never corrupt the
+    study. PostgreSQL keeps its server's own durability settings."""
+    connection.execute("PRAGMA synchronous=NORMAL")
 
 
 def load_study(info: StorageInfo, name: str) -> optuna.Study:

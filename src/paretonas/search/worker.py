@@ -15,7 +15,6 @@ import os
 import signal
 import statistics
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,8 @@ from paretonas.objectives import parse_objectives
 from paretonas.search import attrs
 from paretonas.search.loop import count_states, raise_terminated, run_until_done
 from paretonas.search.objective import SearchData, TrialContext, objective
-from paretonas.search.pruning import PruningRule, single_objective_pruner
+from paretonas.search.pruning import SuccessiveHalving, single_objective_pruner
+from paretonas.search.sampling import make_sampler
 from paretonas.search.space import DataShape, SearchSpace, load_space
 from paretonas.search.storage import redact
 from paretonas.search.study import (
@@ -57,6 +57,7 @@ class WorkerOptions:
     """How a worker runs (not what the study is: that is in ``study.json``)."""
 
     n_trials: int
+    workers: int = 1  # how many run at once (the sampler's liar only helps beside others)
     sampler: str = "tpe"
     n_startup_trials: int = 10
     max_failures: int = 10
@@ -64,7 +65,7 @@ class WorkerOptions:
     grace_period: int = 30
     walltime_s: float | None = None
     device: str = "auto"
-    pruning: dict[str, Any] = field(default_factory=lambda: {"enabled": False})
+    pruning: dict[str, Any] = field(default_factory=lambda: {"mode": "off"})
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> WorkerOptions:
@@ -72,6 +73,7 @@ class WorkerOptions:
         search = config["search"]
         keys = (
             "n_trials",
+            "workers",
             "sampler",
             "n_startup_trials",
             "max_failures",
@@ -145,35 +147,20 @@ def start_study(
     return record
 
 
-def make_sampler(
-    kind: str, seed: int, worker_id: int, n_startup_trials: int
-) -> optuna.samplers.BaseSampler:
-    seed = seed * 1000 + worker_id  # distinct streams per worker, reproducible
-    if kind == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
-    if kind == "nsga2":
-        return optuna.samplers.NSGAIISampler(seed=seed)
-    with warnings.catch_warnings():  # multivariate/group are "experimental" in Optuna
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.samplers.TPESampler(
-            seed=seed,
-            multivariate=True,
-            group=True,  # conditional (per-module) parameters are modelled per branch
-            constant_liar=True,  # parallel workers don't all sample next to a running trial
-            n_startup_trials=n_startup_trials,
-        )
-
-
 def open_worker_study(record: StudyRecord, options: WorkerOptions, worker_id: int) -> optuna.Study:
     """The study with this worker's sampler, pruner and heartbeat."""
     pruning = options.pruning
     pruner = (
         single_objective_pruner(pruning["single_objective_pruner"])
-        if len(record.objectives) == 1 and pruning.get("enabled")
+        if len(record.objectives) == 1 and pruning.get("mode", "off") != "off"
         else optuna.pruners.NopPruner()
     )
     sampler = make_sampler(
-        options.sampler, record.payload["seed"], worker_id, options.n_startup_trials
+        options.sampler,
+        record.payload["seed"],
+        worker_id,
+        options.n_startup_trials,
+        options.workers,
     )
     heartbeat = Heartbeat(options.heartbeat_interval, options.grace_period)
     return create_study(record, sampler=sampler, pruner=pruner, heartbeat=heartbeat)
@@ -270,7 +257,9 @@ def _run_worker(
         constraints=record.payload["constraints"],
         seed=record.payload["seed"],
         worker_id=worker_id,
-        pruning=PruningRule.from_config(pruning) if pruning.get("enabled") else None,
+        pruning=(
+            SuccessiveHalving.from_config(pruning) if pruning.get("mode", "off") != "off" else None
+        ),
         device=options.device,
     )
     ran: list[dict[str, Any]] = []
@@ -327,6 +316,6 @@ def _warn_if_nothing_learned(study: optuna.Study, names: list[str], num_classes:
         return
     column = names.index("f1")
     best = max(scored, key=lambda t: t.values[column])
-    se = float(best.user_attrs.get(attrs.F1_SE) or 0.0)
+    se = float(attrs.get(best, attrs.F1_SE) or 0.0)
     if learned_nothing(best.values[column], se, num_classes):
         _logger.warning("%s", nothing_learned_message(best.values[column], se, num_classes))

@@ -69,6 +69,7 @@ _HPARAM_CHECKS: dict[str, Callable[[Any], str | None]] = {
     "weight_decay": _number(0.0),
     "batch_size": _integer(1),
     "epochs": _integer(1),
+    "steps": lambda value: None if value is None else _integer(1)(value),
     "label_smoothing": _number(0.0, 1.0),
     "schedule": _choice(SCHEDULES),
 }
@@ -111,11 +112,14 @@ def _from_dict(cls: type, data: Any, checks: Mapping[str, Callable], source: str
 
 @dataclass(frozen=True)
 class HParams:
-    """How to train: optimizer, learning rate and schedule, batch size, epochs, smoothing.
+    """How to train: optimizer, learning rate and schedule, batch size, budget, smoothing.
 
-    ``momentum`` and ``nesterov`` only matter for ``sgd``. Schedules: ``cosine`` anneals to 0
-    over all steps, ``step`` multiplies by 0.1 every third of the epochs, ``onecycle`` is
-    OneCycleLR with ``max_lr=lr``, ``none`` keeps ``lr``.
+    The budget is ``steps`` optimizer steps when set (the last epoch may stop part-way), else
+    ``epochs`` passes over the training split: ``budget_steps`` says how many steps that is.
+    A budget in steps gives a small split enough updates (many epochs) and a large one no more
+    than it needs. ``momentum`` and ``nesterov`` only matter for ``sgd``. Schedules run over
+    the whole budget, in steps: ``cosine`` anneals to 0, ``step`` multiplies by 0.1 at each
+    third, ``onecycle`` is OneCycleLR with ``max_lr=lr``, ``none`` keeps ``lr``.
     """
 
     optimizer: str = "adamw"
@@ -125,11 +129,16 @@ class HParams:
     weight_decay: float = 0.0
     batch_size: int = 64
     epochs: int = 10
+    steps: int | None = None
     label_smoothing: float = 0.0
     schedule: str = "cosine"
 
     def __post_init__(self) -> None:
         _check_values(asdict(self), _HPARAM_CHECKS, "HParams")
+
+    def budget_steps(self, steps_per_epoch: int) -> int:
+        """Optimizer steps this training runs: ``steps``, or ``epochs`` x ``steps_per_epoch``."""
+        return self.steps if self.steps is not None else self.epochs * steps_per_epoch
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str = "hparams") -> HParams:

@@ -1,9 +1,10 @@
 """The training loop: ``fit`` trains on in-memory tensors and keeps the best epoch by val F1.
 
-Reads top to bottom: put data and model on the device, then per epoch shuffle with a seeded
-generator, train batch by batch, evaluate on val, record, keep the best state, ask the
-callback whether to stop. The batch loop holds no host sync except a finiteness check of the
-losses every ``NAN_CHECK_EVERY`` batches.
+Reads top to bottom: put data and model on the device, work out the budget in optimizer
+steps and where to evaluate (each epoch's end, the requested steps, the last step), then
+segment by segment: train (a fresh seeded permutation at each epoch start), evaluate on val,
+record, keep the best state, ask the callback whether to stop. The batch loop holds no host
+sync except a finiteness check of the losses every ``NAN_CHECK_EVERY`` batches.
 
 ``fit`` never calls ``torch.set_num_threads``: the process that calls it (a search worker,
 a benchmark) owns the thread count.
@@ -31,6 +32,7 @@ from paretonas.training._tensors import DeviceImages, Split, augment_batch
 _logger = logging.getLogger(__name__)
 
 NAN_CHECK_EVERY = 16  # batches between finiteness checks (each one waits for the device)
+EVALUATIONS = 10  # a budget longer than this many epochs is evaluated this many times
 # Dropout and other in-model randomness draw from the global RNG; fit seeds a forked copy
 # of it from seed + this offset, so that stream differs from the shuffling generator's.
 _MODEL_RNG_OFFSET = 7919
@@ -42,16 +44,18 @@ class TrainingDiverged(RuntimeError):
 
 @dataclass
 class EpochRecord:
-    """One epoch: mean train loss (as optimized, with label smoothing), val figures, the
-    learning rate the epoch started with, and wall seconds (train + val)."""
+    """One evaluation (at the end of an epoch, or at a requested step part-way through one):
+    mean train loss since the previous evaluation (as optimized, with label smoothing), val
+    figures, the learning rate the segment started with, and wall seconds (train + val)."""
 
-    epoch: int
+    epoch: int  # the epoch this evaluation falls in (1-based)
     train_loss: float
     val_loss: float
     val_accuracy: float
     val_f1: float
     lr: float
     seconds: float
+    step: int = 0  # optimizer steps done when evaluated
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -59,18 +63,21 @@ class EpochRecord:
 
 @dataclass
 class FitResult:
-    """What ``fit`` did. ``best_state`` is a CPU copy of the state dict at ``best_epoch``
-    (1-based); ``samples_per_second`` counts training samples over training time only."""
+    """What ``fit`` did. ``best_state`` is a CPU copy of the state dict at the best evaluation
+    (``best_epoch`` is its 1-based index in ``history``, which holds one record per
+    evaluation); ``samples_per_second`` counts training samples over training time only."""
 
     history: list[EpochRecord]
     best_epoch: int
     best_val_f1: float
     best_state: dict[str, torch.Tensor] = field(repr=False)
-    best_val_predictions: np.ndarray = field(repr=False)  # at best_epoch: for F1's noise
+    best_val_predictions: np.ndarray = field(repr=False)  # at the best evaluation
     stopped: bool
     stop_reason: str | None
     seconds: float
     samples_per_second: float
+    steps: int = 0  # optimizer steps run
+    budget_steps: int = 0  # the budget's steps (more than ``steps`` when stopped early)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON (everything but ``best_state``)."""
@@ -78,6 +85,20 @@ class FitResult:
         data = {k: v for k, v in self.__dict__.items() if k not in skip}
         data["history"] = [record.to_dict() for record in self.history]
         return data
+
+
+def trained_samples(samples: int, batch_size: int) -> int:
+    """Samples an epoch trains on: all but one when the last batch would hold a single sample
+    (that breaks BatchNorm in training mode; a different one is skipped each epoch, as the
+    order is reshuffled)."""
+    return samples - 1 if samples > 1 and samples % batch_size == 1 else samples
+
+
+def budget_steps(hparams: HParams, samples: int) -> int:
+    """The optimizer steps ``fit`` runs for ``hparams`` on a split of ``samples``."""
+    return hparams.budget_steps(
+        math.ceil(trained_samples(samples, hparams.batch_size) / hparams.batch_size)
+    )
 
 
 def fit(
@@ -91,16 +112,21 @@ def fit(
     augment: Augment = Augment(),  # noqa: B008 (frozen, so a shared default is safe)
     seed: int = 0,
     device: str | torch.device = "auto",
-    on_epoch: Callable[[EpochRecord], str | None] | None = None,
+    eval_steps: Sequence[int] = (),
+    on_eval: Callable[[EpochRecord], str | None] | None = None,
 ) -> FitResult:
-    """Train ``model`` on ``train`` for ``hparams.epochs``, evaluating on ``val`` each epoch.
+    """Train ``model`` on ``train`` for the budget of ``hparams`` (``steps``, or ``epochs``),
+    evaluating on ``val`` at the end of each epoch (or, for a budget longer than
+    ``EVALUATIONS`` epochs, that many times evenly), at each step of ``eval_steps`` inside
+    the budget, and at the last step.
 
-    ``on_epoch`` sees each EpochRecord and may return a reason to stop now (pruning). The best
-    epoch is the one with the highest val macro F1 (ties: the earlier); its weights are loaded
-    back into ``model``, which stays on ``device``. On CPU the result depends only on the
-    model's initial weights, the data, ``hparams`` and ``seed``: shuffling and augmentation use
-    a generator seeded from ``seed``, dropout a forked global RNG (the caller's RNG state is
-    left untouched). Raises TrainingDiverged when the loss becomes NaN or infinite.
+    ``on_eval`` sees each EpochRecord and may return a reason to stop now (pruning). The best
+    evaluation is the one with the highest val macro F1 (ties: the earlier); its weights are
+    loaded back into ``model``, which stays on ``device``. On CPU the result depends only on
+    the model's initial weights, the data, ``hparams`` and ``seed``: shuffling and augmentation
+    use a generator seeded from ``seed``, dropout a forked global RNG (the caller's RNG state is
+    left untouched); evaluations do not change the training. Raises TrainingDiverged when the
+    loss becomes NaN or infinite.
     """
     started = time.perf_counter()
     resolved = resolve_device(device)
@@ -111,14 +137,11 @@ def fit(
     train_labels, val_labels = train.labels.to(resolved), val.labels.to(resolved)
     val_labels_cpu = val.labels.numpy()
 
-    # A last batch of one sample breaks BatchNorm in training mode: skip that one sample
-    # (a different one each epoch, as the order is reshuffled).
-    samples = len(train)
-    if samples > 1 and samples % hparams.batch_size == 1:
-        samples -= 1
-    steps = math.ceil(samples / hparams.batch_size)
+    samples = trained_samples(len(train), hparams.batch_size)
+    steps_per_epoch = math.ceil(samples / hparams.batch_size)
+    budget = hparams.budget_steps(steps_per_epoch)
     optimizer = make_optimizer(model.parameters(), hparams)
-    scheduler, per_batch = make_scheduler(optimizer, hparams, steps)
+    scheduler = make_scheduler(optimizer, hparams, budget)
     epoch_loop = _EpochLoop(
         model=model,
         images=train_images,
@@ -127,27 +150,35 @@ def fit(
         batch_size=hparams.batch_size,
         optimizer=optimizer,
         criterion=nn.CrossEntropyLoss(label_smoothing=hparams.label_smoothing),
-        batch_scheduler=scheduler if per_batch else None,
+        scheduler=scheduler,
         precision=precision,
         augment=augment,
         generator=torch.Generator(device=resolved).manual_seed(seed),
     )
+    if budget <= EVALUATIONS * steps_per_epoch:  # each epoch's end
+        regular = set(range(steps_per_epoch, budget, steps_per_epoch))
+    else:  # a long budget (in steps, on a small split): EVALUATIONS evenly spaced
+        regular = {math.ceil(budget * i / EVALUATIONS) for i in range(1, EVALUATIONS)}
+    stops = sorted({s for s in eval_steps if 0 < s < budget} | regular | {budget})
     history: list[EpochRecord] = []
-    best_epoch, best_f1, best_state = 0, -math.inf, {}
+    best_index, best_f1, best_state = 0, -math.inf, {}
     best_predictions = np.zeros(0, dtype=np.int64)
     stop_reason: str | None = None
     train_seconds = 0.0
+    step = 0
     was_training = model.training
     model.train()
     with torch.random.fork_rng(devices=precision.rng_devices()):
         torch.manual_seed(seed + _MODEL_RNG_OFFSET)
-        for epoch in range(1, hparams.epochs + 1):
-            epoch_start = time.perf_counter()
+        for stop in stops:
+            segment_start = time.perf_counter()
             lr = optimizer.param_groups[0]["lr"]
-            train_loss = epoch_loop.run(epoch)
-            train_seconds += time.perf_counter() - epoch_start
-            if scheduler is not None and not per_batch:
-                scheduler.step()
+            train_loss = epoch_loop.run(
+                step // steps_per_epoch + 1, step % steps_per_epoch, stop - step
+            )
+            step = stop
+            epoch = (step - 1) // steps_per_epoch + 1
+            train_seconds += time.perf_counter() - segment_start
             result = predict(model, val_images, val_labels, precision)
             record = EpochRecord(
                 epoch=epoch,
@@ -156,13 +187,16 @@ def fit(
                 val_accuracy=result.accuracy,
                 val_f1=macro_f1(val_labels_cpu, result.predictions.numpy()),
                 lr=lr,
-                seconds=time.perf_counter() - epoch_start,
+                seconds=time.perf_counter() - segment_start,
+                step=step,
             )
             history.append(record)
             _logger.debug(
-                "epoch %d/%d: train loss %.4f, val loss %.4f, val acc %.4f, val F1 %.4f (%.1fs)",
+                "step %d/%d (epoch %d): train loss %.4f, val loss %.4f, val acc %.4f, "
+                "val F1 %.4f (%.1fs)",
+                step,
+                budget,
                 epoch,
-                hparams.epochs,
                 record.train_loss,
                 record.val_loss,
                 record.val_accuracy,
@@ -170,19 +204,19 @@ def fit(
                 record.seconds,
             )
             if record.val_f1 > best_f1:
-                best_epoch, best_f1, best_state = epoch, record.val_f1, _cpu_state(model)
+                best_index, best_f1, best_state = len(history), record.val_f1, _cpu_state(model)
                 best_predictions = result.predictions.numpy().copy()
-            reason = on_epoch(record) if on_epoch is not None else None
+            reason = on_eval(record) if on_eval is not None else None
             if reason is not None:
                 stop_reason = str(reason)
-                _logger.debug("stopped after epoch %d: %s", epoch, stop_reason)
+                _logger.debug("stopped after step %d: %s", step, stop_reason)
                 break
     model.load_state_dict(best_state)
     model.train(was_training)
-    trained = samples * len(history)
+    trained = sum(epoch_loop.trained)
     return FitResult(
         history=history,
-        best_epoch=best_epoch,
+        best_epoch=best_index,
         best_val_f1=best_f1,
         best_state=best_state,
         best_val_predictions=best_predictions,
@@ -190,12 +224,14 @@ def fit(
         stop_reason=stop_reason,
         seconds=time.perf_counter() - started,
         samples_per_second=trained / train_seconds if train_seconds > 0 else 0.0,
+        steps=step,
+        budget_steps=budget,
     )
 
 
 @dataclass
 class _EpochLoop:
-    """Everything one training epoch needs; ``run`` is the hot loop."""
+    """Everything training needs between two evaluations; ``run`` is the hot loop."""
 
     model: nn.Module
     images: DeviceImages
@@ -204,7 +240,7 @@ class _EpochLoop:
     batch_size: int
     optimizer: torch.optim.Optimizer
     criterion: nn.Module
-    batch_scheduler: torch.optim.lr_scheduler.LRScheduler | None
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None
     precision: Precision
     augment: Augment
     generator: torch.Generator
@@ -216,17 +252,31 @@ class _EpochLoop:
         sizes = torch.full((self.steps,), float(self.batch_size), dtype=torch.float64)
         sizes[-1] = self.samples - self.batch_size * (self.steps - 1)
         self.batch_sizes = sizes.to(self.labels.device)
+        self.order: torch.Tensor | None = None
+        self.trained: list[int] = []  # samples trained per segment
 
-    def run(self, epoch: int) -> float:
-        """Train one epoch over a fresh permutation; returns the sample-weighted mean loss."""
+    def run(self, epoch: int, first: int, count: int) -> float:
+        """Train ``count`` steps of the current epoch from batch ``first`` on (a fresh
+        permutation when ``first`` is 0), crossing into later epochs when ``count`` reaches
+        past this one; returns the sample-weighted mean loss of those steps."""
         model, optimizer, criterion = self.model, self.optimizer, self.criterion
-        scaler, scheduler = self.scaler, self.batch_scheduler
+        scaler, scheduler = self.scaler, self.scheduler
         images, labels, augment = self.images, self.labels, self.augment
         channels_last = self.precision.memory_format is torch.channels_last
-        order = torch.randperm(len(labels), generator=self.generator, device=labels.device)
         losses: list[torch.Tensor] = []
-        for step in range(self.steps):
-            index = order[step * self.batch_size : (step + 1) * self.batch_size]
+        weights: list[torch.Tensor] = []
+        where: list[tuple[int, int]] = []  # (epoch, batch) of each loss, for the message
+        checked = 0
+        batch = first
+        for _ in range(count):
+            if batch == self.steps:  # the segment runs on into the next epoch
+                batch, epoch = 0, epoch + 1
+            if batch == 0:
+                self.order = torch.randperm(
+                    len(labels), generator=self.generator, device=labels.device
+                )
+            assert self.order is not None
+            index = self.order[batch * self.batch_size : (batch + 1) * self.batch_size]
             inputs = images.take(index)
             if augment.enabled:
                 inputs = augment_batch(inputs, augment, self.generator, images.fill)
@@ -245,21 +295,32 @@ class _EpochLoop:
             if scheduler is not None:
                 scheduler.step()
             losses.append(loss.detach())
-            if (step + 1) % NAN_CHECK_EVERY == 0:
-                self._check_finite(losses, step + 1 - NAN_CHECK_EVERY, epoch)
-        self._check_finite(losses, self.steps - self.steps % NAN_CHECK_EVERY, epoch)
-        total = torch.stack(losses).to(torch.float64) @ self.batch_sizes
-        return float(total) / self.samples
+            weights.append(self.batch_sizes[batch])
+            where.append((epoch, batch))
+            batch += 1
+            if len(losses) - checked == NAN_CHECK_EVERY:
+                self._check_finite(losses, checked, where)
+                checked = len(losses)
+        self._check_finite(losses, checked, where)
+        if not losses:
+            return float("nan")
+        sizes = torch.stack(weights)
+        self.trained.append(int(sizes.sum()))
+        total = torch.stack(losses).to(torch.float64) @ sizes
+        return float(total) / float(sizes.sum())
 
-    def _check_finite(self, losses: list[torch.Tensor], first: int, epoch: int) -> None:
+    def _check_finite(
+        self, losses: list[torch.Tensor], first: int, where: list[tuple[int, int]]
+    ) -> None:
         """Raise TrainingDiverged if any of ``losses[first:]`` is NaN or infinite."""
         recent = torch.stack(losses[first:]) if first < len(losses) else None
         if recent is None or bool(torch.isfinite(recent).all()):
             return
         bad = first + int((~torch.isfinite(recent)).nonzero()[0, 0])
+        epoch, batch = where[bad]
         raise TrainingDiverged(
             f"training diverged: loss {float(losses[bad]):g} at epoch {epoch}, batch "
-            f"{bad + 1} of {self.steps} (lr {self.optimizer.param_groups[0]['lr']:g}); "
+            f"{batch + 1} of {self.steps} (lr {self.optimizer.param_groups[0]['lr']:g}); "
             "lower the learning rate or check the data and normalization"
         )
 

@@ -30,24 +30,20 @@ def make_optimizer(
 
 
 def make_scheduler(
-    optimizer: torch.optim.Optimizer, hparams: HParams, steps_per_epoch: int
-) -> tuple[lr_scheduler.LRScheduler | None, bool]:
-    """The schedule and whether it steps after every batch (True) or every epoch (False).
-
-    ``cosine`` and ``onecycle`` are defined over optimizer steps, so they step per batch and
-    the learning rate moves smoothly even within few epochs; ``step`` decays by 0.1 at each
-    third of the epochs, so it steps per epoch; ``none`` has no scheduler.
-    """
-    total_steps = hparams.epochs * steps_per_epoch
+    optimizer: torch.optim.Optimizer, hparams: HParams, total_steps: int
+) -> lr_scheduler.LRScheduler | None:
+    """The schedule over ``total_steps`` optimizer steps (the budget); it steps after every
+    batch, so the learning rate moves smoothly even within few epochs and a budget that stops
+    part-way through an epoch ends the schedule with it. ``step`` decays by 0.1 at each third
+    of the budget; ``none`` has no scheduler."""
+    total_steps = max(1, total_steps)
     if hparams.schedule == "cosine":
-        return lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps), True
+        return lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
     if hparams.schedule == "onecycle":
         # cycle_momentum=False: momentum (or Adam's beta1) stays what HParams says.
-        schedule = lr_scheduler.OneCycleLR(
+        return lr_scheduler.OneCycleLR(
             optimizer, max_lr=hparams.lr, total_steps=total_steps, cycle_momentum=False
         )
-        return schedule, True
     if hparams.schedule == "step":
-        step_size = math.ceil(hparams.epochs / 3)
-        return lr_scheduler.StepLR(optimizer, step_size=step_size, gamma=0.1), False
-    return None, False
+        return lr_scheduler.StepLR(optimizer, step_size=math.ceil(total_steps / 3), gamma=0.1)
+    return None
