@@ -5,7 +5,7 @@ Method:
 1. Prepare MNIST-10k (``data/mnist-t10k``, idx source, ``search_fraction`` 0.2; ``--quick``:
    the built-in 8x8 digits) once with ``paretonas.data.prepare_data``.
 2. Draw N distinct parameter sets once, through the real search space: config/search_space.yaml
-   with ``hparams.epochs`` fixed to ``--epochs`` (default 1: the space's 8 epochs make a mean
+   with ``hparams.epochs`` fixed to ``--epochs`` (default 1: the space's 300 steps make a mean
    MNIST trial ~1-2 min on this 2-core machine; ``--epochs 0`` keeps the space's), with a
    seeded RandomSampler on a throwaway in-memory study (``SearchSpace.sample``; duplicates by
    the objective's config hash are redrawn, so no trial is ever "reused" instead of trained).
@@ -69,6 +69,7 @@ def space_file(work: Path, epochs: int | None) -> Path:
     if epochs is None:
         return SPACE
     space = yaml.safe_load(SPACE.read_text(encoding="utf-8"))
+    space["hparams"].pop("steps", None)
     space["hparams"]["epochs"] = epochs
     path = work / "search_space.yaml"
     path.write_text(yaml.safe_dump(space, sort_keys=False), encoding="utf-8")
@@ -220,7 +221,9 @@ def main(argv: list[str] | None = None) -> dict:
         if not (data_dir / "manifest.json").exists():
             prepare_data(validate_config({"data": DATA[data_name]}), data_dir)
         space = space_file(work, epochs)
-        space_epochs = yaml.safe_load(space.read_text(encoding="utf-8"))["hparams"]["epochs"]
+        hparams = yaml.safe_load(space.read_text(encoding="utf-8"))["hparams"]
+        steps = hparams.get("steps")
+        budget = f"{steps} steps" if steps else f"{hparams['epochs']} epochs"
         params = draw_params(space, data_dir, n_trials, args.seed)
         arms = []
         for workers in (1, 2):
@@ -239,7 +242,7 @@ def main(argv: list[str] | None = None) -> dict:
     ratio = two["trials_per_hour"] / one["trials_per_hour"]
     span_ratio = two["trials_per_hour_span"] / one["trials_per_hour_span"]
     print(
-        f"{data_name} search split, {n_trials} fixed trials, {space_epochs} epoch(s), "
+        f"{data_name} search split, {n_trials} fixed trials, {budget}, "
         f"pruning off, {os.cpu_count()} CPU(s)"
     )
     print(
@@ -263,7 +266,7 @@ def main(argv: list[str] | None = None) -> dict:
         "benchmark": "b3_worker_scaling",
         "config": {
             "trials": n_trials,
-            "epochs": space_epochs,
+            "budget": budget,
             "seed": args.seed,
             "quick": args.quick,
             "cpus": os.cpu_count(),

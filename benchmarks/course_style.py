@@ -1,20 +1,25 @@
-"""The course-style search script, the baseline of B1: what a user writes without paretonas.
+"""The course-style search worker, the baseline of B1: the course's method as it teaches it.
 
-Faithful to the course write-ups (../shared/seeds): one process, one Optuna study with
-directions (maximize F1, minimize params, minimize time), `study.optimize(objective)`, and
-in the objective: sample a model and hyperparameters, build it, train a fixed number of
-epochs with a per-sample torch ``DataLoader`` (a ``Dataset`` that converts and normalizes
-one image at a time, as ``ToTensor()`` + ``Normalize()`` do), validate after every epoch and
-keep the best F1, measure params and latency; no pruning, no pre-filter, torch's default
-thread count. It samples the *same* search space through paretonas' space compiler and
-builds models with the same builder, so only the search machinery differs.
+Faithful to the course write-ups (../shared/seeds), given every advantage paretonas has that
+is not its own machinery: N such processes share one Optuna study in one SQLite file
+(``optuna.create_study(storage=..., load_if_exists=True)`` and ``study.optimize``), with the
+*same* TPE settings as paretonas' workers (multivariate, grouped, constant liar beside other
+workers, 10 startup trials, seed * 1000 + worker), the *same* size budget as a constraint
+(``trial.set_constraint``; a model over it is not trained, as a user with a hard budget
+would do), one torch thread per process, the same search space (sampled through paretonas'
+space compiler), the same builder and the same training budget in optimizer steps. What
+stays the course's: the objective trains every trial to the end (no pruning) with a
+per-sample torch ``DataLoader`` (a ``Dataset`` that converts and normalizes one image at a
+time, as ``ToTensor()`` + ``Normalize()`` do), validates after every epoch, keeps the best
+F1 and its weights, and measures latency in the trial.
 
-``--sampler tpe`` is the course's choice (``TPESampler`` with Optuna's defaults);
-``--sampler random`` is plain random search. Trial records are rewritten (atomically) after
-every trial, so the benchmark may kill this process at its wall budget.
+Trial records (and each trial's best weights, in paretonas' checkpoint format, for the test
+split) are written atomically after every trial, so the benchmark may kill this process at
+its wall budget.
 
     python -m benchmarks.course_style --data DIR --space FILE --out trials.json \
-        [--sampler tpe|random] [--seed 0] [--started EPOCH_SECONDS]
+        --storage sqlite:///study.db --study NAME [--worker 0 --workers 2] [--seed 0] \
+        [--params-max 50000] [--started EPOCH_SECONDS]
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ from benchmarks.common import write_json
 from paretonas.data import load_manifest, load_split
 from paretonas.models import build_model, count_params
 from paretonas.models.costs import measure_latency
+from paretonas.search import archive
+from paretonas.search.sampling import make_sampler
 from paretonas.search.space import DataShape, load_space
 from paretonas.training import HParams, macro_f1, make_optimizer, make_scheduler
 
@@ -63,13 +70,16 @@ def validate(model: torch.nn.Module, loader: DataLoader) -> float:
     return macro_f1(torch.cat(labels), torch.cat(predictions))
 
 
-def train(model, hparams: HParams, train_loader: DataLoader, val_loader: DataLoader) -> float:
-    """Fixed epochs, validation after each; the best validation F1 (the course saved the
-    best epoch's weights)."""
+def train(
+    model, hparams: HParams, train_loader: DataLoader, val_loader: DataLoader
+) -> tuple[float, dict[str, torch.Tensor]]:
+    """The budget's optimizer steps, validation after each epoch (and at the last step); the
+    best validation F1 and a copy of its weights (the course saved the best epoch's)."""
+    budget = hparams.budget_steps(len(train_loader))
     optimizer = make_optimizer(model.parameters(), hparams)
-    scheduler = make_scheduler(optimizer, hparams, hparams.budget_steps(len(train_loader)))
-    best = 0.0
-    for _ in range(hparams.epochs):
+    scheduler = make_scheduler(optimizer, hparams, budget)
+    best, best_state, step = -1.0, {}, 0
+    while step < budget:
         model.train()
         for images, target in train_loader:
             optimizer.zero_grad()
@@ -80,20 +90,31 @@ def train(model, hparams: HParams, train_loader: DataLoader, val_loader: DataLoa
             optimizer.step()
             if scheduler is not None:
                 scheduler.step()
-        best = max(best, validate(model, val_loader))
-    return best
+            step += 1
+            if step == budget:
+                break
+        f1 = validate(model, val_loader)
+        if f1 > best:
+            best = f1
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    return best, best_state
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--space", type=Path, required=True)
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--sampler", choices=["tpe", "random"], default="tpe")
+    parser.add_argument("--out", type=Path, required=True, help="this worker's records (JSON)")
+    parser.add_argument("--storage", required=True, help="the shared study's storage URL")
+    parser.add_argument("--study", required=True, help="the shared study's name")
+    parser.add_argument("--worker", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--params-max", type=int, default=None)
     parser.add_argument("--started", type=float, default=None, help="launch time (epoch s)")
     args = parser.parse_args(argv)
     started = args.started or time.time()
+    torch.set_num_threads(1)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=UserWarning)
 
@@ -103,36 +124,45 @@ def main(argv: list[str] | None = None) -> None:
     val_set = ImageDataset(*load_split(args.data, "search/val"), mean, std)
     shape = DataShape(tuple(manifest["input_shape"]), manifest["num_classes"])
     space = load_space(args.space)
+    weights_dir = args.out.parent / f"{args.out.stem}_weights"
     records: list[dict] = []
 
     def objective(trial: optuna.Trial) -> tuple[float, int, float]:
         sample = space.sample(trial, shape)
         hparams = HParams.from_dict(sample.hparams)
         model = build_model(sample.spec)
+        params = count_params(model)
+        excess = params - args.params_max if args.params_max is not None else 0
+        trial.set_constraint("params", float(excess))
+        record = {"number": trial.number, "params": params}
+        if excess > 0:  # over the size budget: not trained (the constraint tells TPE)
+            records.append({**record, "state": "complete", "infeasible": True})
+            records[-1]["t"] = time.time() - started
+            write_json(args.out, {"trials": records})
+            return 0.0, params, 1e9  # never on the front: F1 0
         train_loader = DataLoader(train_set, batch_size=hparams.batch_size, shuffle=True)
         val_loader = DataLoader(val_set, batch_size=hparams.batch_size)
-        f1 = train(model, hparams, train_loader, val_loader)
-        params = count_params(model)
+        f1, state = train(model, hparams, train_loader, val_loader)
         latency = measure_latency(model, model.input_shape, rounds=60).ms
-        records.append(
-            {
-                "number": trial.number,
-                "state": "complete",
-                "f1": f1,
-                "params": params,
-                "t": time.time() - started,
-            }
+        weights = archive.write_weights(
+            weights_dir / str(trial.number), sample.spec, sample.hparams, state
         )
-        write_json(args.out, {"trials": records, "sampler": args.sampler})
+        records.append(
+            {**record, "state": "complete", "f1": f1, "weights": str(weights)}
+            | {"t": time.time() - started}
+        )
+        write_json(args.out, {"trials": records})
         return f1, params, latency
 
-    sampler = (
-        optuna.samplers.TPESampler(seed=args.seed)
-        if args.sampler == "tpe"
-        else optuna.samplers.RandomSampler(seed=args.seed)
+    sampler = make_sampler("tpe", args.seed, args.worker, 10, args.workers).base
+    study = optuna.create_study(
+        directions=["maximize", "minimize", "minimize"],
+        sampler=sampler,
+        storage=args.storage,
+        study_name=args.study,
+        load_if_exists=True,
     )
-    study = optuna.create_study(directions=["maximize", "minimize", "minimize"], sampler=sampler)
-    write_json(args.out, {"trials": records, "sampler": args.sampler})
+    write_json(args.out, {"trials": records})
     study.optimize(objective, n_trials=100_000)
 
 

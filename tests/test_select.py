@@ -51,7 +51,7 @@ def test_a_chance_level_model_is_never_a_finalist():
     finalists = choose(cands, OBJ, 3, 0.9, min_f1=0.28, chance=0.1)
     assert [f.candidate and f.candidate.number for f in finalists] == [0, None, None]
     assert "only 1 trial(s) reach select.min_f1 = 0.280, chance 0.100" in finalists[1].why
-    assert "hparams.epochs" in finalists[1].advice
+    assert "hparams.steps" in finalists[1].advice
     nothing = choose(cands[1:], OBJ, 2, 0.9, min_f1=0.28, chance=0.1)
     assert all(f.candidate is None for f in nothing)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 MARGIN = 0.2  # of the way from chance to a perfect score
 
 ADVICE = (
-    "train longer (hparams.epochs, or a larger budget), give the search more images "
+    "train longer (a larger hparams.steps, or hparams.epochs), give the search more images "
     "(data.search_fraction, or more data per class), widen or lower the learning-rate range "
     "(hparams lr), and check that the labels are right (a class per folder)"
 )

@@ -17,6 +17,7 @@ from optuna.trial import TrialState
 import paretonas.search.objective as objective_module
 from paretonas.cli.search_study import start_from_config
 from paretonas.models import ModelSpec, build_model, count_params
+from paretonas.reporting._report import pruning_note
 from paretonas.search import attrs
 from paretonas.search.archive import load_trial, load_weights
 from paretonas.search.pruning import shadow_summary
@@ -230,6 +231,7 @@ def test_successive_halving_stops_trials_at_rungs_only(tmp_path, digits_dir):
         assert attrs.get(trial, attrs.CURVE)[-1][0] in (3, 9)  # never at the end (27)
     complete = [t for t in trained if t.state == TrialState.COMPLETE]
     assert all(attrs.get(t, attrs.CURVE)[-1][0] == 27 for t in complete)
+    assert pruning_note(study) == f"MO-ASHA judged 12 trials at rungs and stopped {len(pruned)}"
 
 
 def test_shadow_mode_decides_and_stops_nothing(tmp_path, digits_dir):
@@ -249,3 +251,6 @@ def test_shadow_mode_decides_and_stops_nothing(tmp_path, digits_dir):
     assert summary["would_prune"] == len(flagged)
     assert 0 < summary["time_saved_fraction"] < 1
     assert summary["false_prune_rate"] == len(summary["false_prunes"]) / len(flagged)
+    note = pruning_note(study)  # the report's line
+    expected = f"shadow mode: the rule would have stopped {len(flagged)} of {summary['trials']}"
+    assert note.startswith(expected)

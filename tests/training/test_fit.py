@@ -22,6 +22,7 @@ from paretonas.training import (
     _tensors,
     evaluate,
     fit,
+    make_scheduler,
     resolve_device,
 )
 
@@ -238,3 +239,22 @@ def test_a_long_budget_is_evaluated_a_bounded_number_of_times(digits, make_model
     steps = [r.step for r in result.history]
     assert steps[0] == 7 and steps[-1] == 300
     assert len(steps) == _loop.EVALUATIONS + 1
+
+
+@pytest.mark.parametrize("schedule", ["cosine", "onecycle", "step"])
+def test_rung_aware_schedules_anneal_at_every_restart(schedule):
+    model = torch.nn.Linear(2, 2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
+    hparams = HParams(optimizer="sgd", lr=1.0, schedule=schedule)
+    scheduler = make_scheduler(optimizer, hparams, 90, restarts=[10, 30])
+    lrs = []
+    for _ in range(90):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    for start, end in ((0, 10), (10, 30), (30, 90)):
+        segment = lrs[start:end]
+        assert max(segment) == pytest.approx(1.0, abs=0.02)  # each segment reaches the peak
+        assert segment[-1] < 0.15  # and has annealed by its end (the rung)
+    plain = make_scheduler(torch.optim.SGD(model.parameters(), lr=1.0), hparams, 90)
+    assert type(plain).__name__ != "LambdaLR"  # no rungs: torch's own schedulers, unchanged

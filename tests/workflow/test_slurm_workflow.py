@@ -67,7 +67,7 @@ def test_slurm_postgres_workflow_survives_a_scancel(slurm, fresh_database, tmp_p
     extra = plugin_path()  # the plugin, for this Snakemake (and its jobs, via sbatch --export)
     project.env["PYTHONPATH"] = os.pathsep.join(filter(None, [extra, os.environ.get("PYTHONPATH")]))
     space = yaml.safe_load(project.path("config", "search_space.yaml").read_text())
-    space["hparams"]["epochs"] = 12  # trials long enough to be caught mid-way
+    space["hparams"]["steps"] = 160  # trials long enough to be caught mid-way (~2 s)
     project.path("config", "search_space.yaml").write_text(yaml.safe_dump(space))
     project.set_config(
         search={"n_trials": 6, "heartbeat_interval": 1, "grace_period": 5},

@@ -104,6 +104,7 @@ def write_report(
             banners=banners(study, table, rows),
             latency=latency_note(profile),
             profiled=latency is not None,
+            pruning=pruning_note(study),
         )
     )
     written += list(dict.fromkeys(writer.files))
@@ -128,6 +129,27 @@ def banners(study: optuna.Study, table: TrialTable, rows: list) -> list[str]:
         if learned_nothing(best.values[f1], best.f1_se, num_classes):
             out.append(nothing_learned_message(best.values[f1], best.f1_se, num_classes))
     return out
+
+
+def pruning_note(study: optuna.Study) -> str:
+    """What MO-ASHA did: trials stopped at rungs or, in shadow mode, what it would have done
+    (false prunes against the search's own front, training time it would have saved)."""
+    from paretonas.search.pruning import shadow_summary
+
+    trials = study.get_trials(deepcopy=False)
+    judged = [t for t in trials if t.user_attrs.get(attrs.RUNGS)]
+    if not judged:
+        return ""
+    shadow = shadow_summary(study, [d.name for d in study.directions])
+    if shadow["would_prune"]:
+        return (
+            f"shadow mode: the rule would have stopped {shadow['would_prune']} of "
+            f"{shadow['trials']} trained trials, {len(shadow['false_prunes'])} of them on the "
+            f"search's front (false-prune rate {shadow['false_prune_rate']:.0%}), saving "
+            f"{shadow['time_saved_fraction']:.0%} of the training time"
+        )
+    pruned = sum(1 for t in judged if t.state == optuna.trial.TrialState.PRUNED)
+    return f"MO-ASHA judged {len(judged)} trials at rungs and stopped {pruned}"
 
 
 def latency_note(profile: dict | None) -> str:

@@ -117,6 +117,7 @@ def write_summary_md(
     banners: list[str] = (),
     latency: str = "",
     profiled: bool = False,
+    pruning: str = "",
 ) -> Path:
     """The readable summary; ``figures`` are file names relative to ``path``'s directory.
     ``banners`` open it (empty slots, a search that learned nothing); ``latency`` says which
@@ -144,6 +145,8 @@ def write_summary_md(
         )
     if latency:
         lines.append(f"- **Latency**: {latency}")
+    if pruning:
+        lines.append(f"- **Pruning**: {pruning}")
     lines += ["", "## Finalists", "", finalist_table(rows, profiled), ""]
     lines += ["## Figures", ""]
     pngs = [f for f in figures if f.endswith(".png")]

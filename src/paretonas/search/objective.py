@@ -180,6 +180,7 @@ def _run(
             seed=seed,
             device=ctx.device,
             eval_steps=rungs.steps,
+            restarts=rungs.steps,  # rung-aware: the schedule anneals at every rung
             on_eval=rungs.on_eval,
         )
     except TrainingDiverged as exc:

@@ -43,7 +43,7 @@ class SuccessiveHalving:
 
     mode: str = "prune"
     eta: int = 3
-    rungs: int = 2
+    rungs: int = 1
     n_startup_trials: int = 5
     f1_noise: float = 1.0
 

@@ -113,12 +113,14 @@ def fit(
     seed: int = 0,
     device: str | torch.device = "auto",
     eval_steps: Sequence[int] = (),
+    restarts: Sequence[int] = (),
     on_eval: Callable[[EpochRecord], str | None] | None = None,
 ) -> FitResult:
     """Train ``model`` on ``train`` for the budget of ``hparams`` (``steps``, or ``epochs``),
     evaluating on ``val`` at the end of each epoch (or, for a budget longer than
     ``EVALUATIONS`` epochs, that many times evenly), at each step of ``eval_steps`` inside
-    the budget, and at the last step.
+    the budget, and at the last step. ``restarts`` (the pruning rungs) restart the
+    learning-rate schedule there (``make_scheduler``): each rung then sees an annealed model.
 
     ``on_eval`` sees each EpochRecord and may return a reason to stop now (pruning). The best
     evaluation is the one with the highest val macro F1 (ties: the earlier); its weights are
@@ -141,7 +143,7 @@ def fit(
     steps_per_epoch = math.ceil(samples / hparams.batch_size)
     budget = hparams.budget_steps(steps_per_epoch)
     optimizer = make_optimizer(model.parameters(), hparams)
-    scheduler = make_scheduler(optimizer, hparams, budget)
+    scheduler = make_scheduler(optimizer, hparams, budget, restarts)
     epoch_loop = _EpochLoop(
         model=model,
         images=train_images,
