@@ -5,7 +5,7 @@ Method:
 1. Prepare MNIST-10k (``data/mnist-t10k``, idx source, ``search_fraction`` 0.2; ``--quick``:
    the built-in 8x8 digits) once with ``paretonas.data.prepare_data``.
 2. Draw N distinct parameter sets once, through the real search space: config/search_space.yaml
-   with ``hparams.epochs`` fixed to ``--epochs`` (default 1: the space's 300 steps make a mean
+   with ``hparams.epochs`` fixed to ``--epochs`` (default 1: the space's 200 steps make a mean
    MNIST trial ~1-2 min on this 2-core machine; ``--epochs 0`` keeps the space's), with a
    seeded RandomSampler on a throwaway in-memory study (``SearchSpace.sample``; duplicates by
    the objective's config hash are redrawn, so no trial is ever "reused" instead of trained).

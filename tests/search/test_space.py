@@ -93,7 +93,7 @@ def test_hparams_flatten_branches():
     sample = space.sample(trial, SHAPES[0])
     assert sample.hparams["optimizer"] == "sgd"
     assert sample.hparams["momentum"] == 0.9 and sample.hparams["nesterov"] is True
-    assert sample.hparams["steps"] == 300 and "epochs" not in sample.hparams
+    assert sample.hparams["steps"] == 200 and "epochs" not in sample.hparams
     assert [row.module for row in sample.spec.backbone] == [
         "Conv",
         "GlobalAvgPool",

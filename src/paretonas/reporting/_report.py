@@ -169,4 +169,10 @@ def latency_note(profile: dict | None) -> str:
             f"; the reference network took {profile['reference_ms']:.3f} ms in the same rounds "
             f"(latency.csv's `relative` column divides by it: it reproduces across runs)"
         )
+    if profile.get("steady") is False:
+        text += (
+            f"; **the host was busy while profiling** (median p10/min "
+            f"{profile.get('p10_over_min')}): the figures may not reproduce within 5%, their "
+            f"order does (re-run the profile step on a quiet machine)"
+        )
     return text
