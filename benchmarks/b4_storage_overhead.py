@@ -137,6 +137,29 @@ def worker(config: dict, handle: StudyRecord, worker_id: int, barrier: Any, queu
         raise
 
 
+def fork_and_start(
+    target: Any, args: tuple, workers: int, clock: Any
+) -> tuple[float, float | None, list[dict[str, Any]]]:
+    """Fork ``workers`` processes running ``target(*args, worker_id, barrier, queue)``,
+    release them together; (fork time, release time or None if one failed first, their
+    reports)."""
+    ctx = mp.get_context("fork")
+    barrier, queue = ctx.Barrier(workers + 1), ctx.Queue()
+    procs = [ctx.Process(target=target, args=(*args, i, barrier, queue)) for i in range(workers)]
+    forked = clock()
+    for proc in procs:
+        proc.start()
+    try:
+        barrier.wait(BARRIER_TIMEOUT_S)
+        start = clock()
+    except Exception:
+        start = None  # a worker failed before the start: its error follows
+    reports = [queue.get(timeout=BARRIER_TIMEOUT_S + 600) for _ in procs]
+    for proc in procs:
+        proc.join()
+    return forked, start, reports
+
+
 def run_arm(
     kind: str,
     sampler: str,
@@ -153,22 +176,7 @@ def run_arm(
     objectives = from_names(["f1", "params", "latency_ms"])
     info = storage_info(kind, directory, url)
     handle = StudyRecord(name, directory, info, objectives, {"seed": config["seed"]})
-    ctx = mp.get_context("fork")
-    barrier, queue = ctx.Barrier(workers + 1), ctx.Queue()
-    procs = [
-        ctx.Process(target=worker, args=(config, handle, i, barrier, queue)) for i in range(workers)
-    ]
-    forked = time.monotonic()
-    for proc in procs:
-        proc.start()
-    try:
-        barrier.wait(BARRIER_TIMEOUT_S)
-        start = time.monotonic()
-    except Exception:
-        start = None  # a worker failed before the start: its error follows
-    reports = [queue.get(timeout=BARRIER_TIMEOUT_S + 600) for _ in procs]
-    for proc in procs:
-        proc.join()
+    forked, start, reports = fork_and_start(worker, (config, handle), workers, time.monotonic)
     errors = [f"worker {r['worker']}: {r['error']}" for r in reports if "error" in r]
     if errors or start is None:
         raise RuntimeError(f"{kind}/{sampler}/{workers}: " + "; ".join(errors))
@@ -299,22 +307,9 @@ def run_real_arm(
             storage=kind if url is None else "sqlite",
             storage_env=RESOLVE_ENV,
         )
-        ctx = mp.get_context("fork")
-        barrier, queue = ctx.Barrier(workers + 1), ctx.Queue()
-        procs = [
-            ctx.Process(target=real_worker, args=(config, study_json, data_dir, i, barrier, queue))
-            for i in range(workers)
-        ]
-        for proc in procs:
-            proc.start()
-        try:
-            barrier.wait(BARRIER_TIMEOUT_S)
-            start = time.time()
-        except Exception:
-            start = None
-        reports = [queue.get(timeout=BARRIER_TIMEOUT_S + 600) for _ in procs]
-        for proc in procs:
-            proc.join()
+        _, start, reports = fork_and_start(
+            real_worker, (config, study_json, data_dir), workers, time.time
+        )
         errors = [f"worker {r['worker']}: {r['error']}" for r in reports if "error" in r]
         if errors or start is None:
             raise RuntimeError(f"{kind}/real/{workers}: " + "; ".join(errors))
