@@ -320,9 +320,7 @@ def run_real_arm(
             optuna.delete_study(study_name=record.name, storage=url)
     finally:
         os.environ.pop(RESOLVE_ENV, None)
-    counts = {state.name.lower(): 0 for state in optuna.trial.TrialState}
-    for trial in trials:
-        counts[trial.state.name.lower()] += 1
+    counts = count_states(study)
     done = counts["complete"] + counts["pruned"]
     wall = last - start
     build_ms = 1000 * sum(r["build_s"] for r in reports) / max(done, 1)
@@ -391,6 +389,19 @@ def postgres_source(url: str | None) -> Iterator[tuple[Any, str | None, str | No
         yield server, server.url, None
 
 
+def arm_url(kind: str, pg: Any, label: str) -> str | None:
+    """The storage URL of one arm: None for a file storage; on PostgreSQL a fresh database
+    of the throwaway server, or the given server's URL (the arm uses a fresh study name)."""
+    if kind != "postgresql":
+        return None
+    server, url = pg[0], pg[1]
+    if server is None:
+        return url
+    database = f"b4_{label.replace('-', '_')}"
+    server.sql(f"CREATE DATABASE {database} OWNER optuna")
+    return url.rsplit("/", 1)[0] + f"/{database}"
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trials", type=int, help="trials per arm (default 200; quick 20)")
@@ -431,14 +442,8 @@ def main(argv: list[str] | None = None) -> dict:
                 for sampler in samplers if "null" in kinds else []:
                     for workers in worker_counts:
                         label = f"{kind}-{sampler}-{workers}"
-                        url = None
+                        url = arm_url(kind, pg, label)
                         name = f"paretonas-b4-{run_id}-{label}"
-                        if kind == "postgresql":
-                            server, url = pg[0], pg[1]
-                            if server is not None:
-                                database = f"b4_{label.replace('-', '_')}"
-                                server.sql(f"CREATE DATABASE {database} OWNER optuna")
-                                url = url.rsplit("/", 1)[0] + f"/{database}"
                         directory = Path(temp) / label
                         arm = run_arm(kind, sampler, workers, n_trials, directory, url, name)
                         if kind == "postgresql" and pg[0] is None:
@@ -452,13 +457,7 @@ def main(argv: list[str] | None = None) -> dict:
                 real = "real" in kinds and not (args.quick and kind != "sqlite")  # CI: one
                 for workers in worker_counts if real else []:
                     label = f"{kind}-real-{workers}"
-                    url = None
-                    if kind == "postgresql":
-                        server, url = pg[0], pg[1]
-                        if server is not None:
-                            database = f"b4_{label.replace('-', '_')}"
-                            server.sql(f"CREATE DATABASE {database} OWNER optuna")
-                            url = url.rsplit("/", 1)[0] + f"/{database}"
+                    url = arm_url(kind, pg, label)
                     data_dir = real_data(Path(temp))
                     arm = run_real_arm(kind, workers, n_trials, Path(temp) / label, data_dir, url)
                     print(

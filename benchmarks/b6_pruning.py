@@ -52,7 +52,7 @@ def shadow_figures(out: Path) -> dict[str, Any]:
     from paretonas.search.study import open_study
 
     study = open_study(out / "results" / "search" / "study.json")
-    return shadow_summary(study, [d.name for d in study.directions])
+    return shadow_summary(study)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

@@ -9,6 +9,8 @@ clear it by a margin: ``select.min_f1``, by default ``chance + 0.2 x (1 - chance
 
 from __future__ import annotations
 
+import math
+
 MARGIN = 0.2  # of the way from chance to a perfect score
 
 ADVICE = (
@@ -16,6 +18,13 @@ ADVICE = (
     "(data.search_fraction, or more data per class), widen or lower the learning-rate range "
     "(hparams lr), and check that the labels are right (a class per folder)"
 )
+
+
+def proportion_se(score: float, n: int) -> float:
+    """The standard error of ``score`` read as a proportion over ``n`` samples, Agresti-Coull
+    adjusted (never 0, not even for a perfect score): the floor of an F1's noise."""
+    adjusted = (score * n + 2) / (n + 4)
+    return math.sqrt(adjusted * (1 - adjusted) / (n + 4))
 
 
 def chance_f1(num_classes: int) -> float:

@@ -140,7 +140,7 @@ def pruning_note(study: optuna.Study) -> str:
     judged = [t for t in trials if t.user_attrs.get(attrs.RUNGS)]
     if not judged:
         return ""
-    shadow = shadow_summary(study, [d.name for d in study.directions])
+    shadow = shadow_summary(study)
     if shadow["would_prune"]:
         return (
             f"shadow mode: the rule would have stopped {shadow['would_prune']} of "

@@ -32,6 +32,7 @@ import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from paretonas.chance import proportion_se
 from paretonas.search import attrs
 
 MODES = ("prune", "shadow", "off")
@@ -128,12 +129,11 @@ def rung_entries(
 
 def f1_standard_error(f1: float, n: int) -> float:
     """A cheap standard error for a rung's F1 (the bootstrap is left for the final score):
-    a proportion's, Agresti-Coull adjusted, over the ``n`` validation images."""
-    adjusted = (f1 * n + 2) / (n + 4)
-    return math.sqrt(adjusted * (1 - adjusted) / (n + 4))
+    a proportion's over the ``n`` validation images, the floor ``f1_noise`` also uses."""
+    return proportion_se(f1, n)
 
 
-def shadow_summary(study: optuna.Study, objective_names: Sequence[str]) -> dict[str, Any]:
+def shadow_summary(study: optuna.Study) -> dict[str, Any]:
     """What shadow mode's decisions would have done to a finished search: how many trials
     it would have stopped, how many of those reached the front (false prunes), and the share
     of the search's training time it would have saved."""

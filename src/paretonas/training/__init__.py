@@ -10,7 +10,13 @@ from __future__ import annotations
 
 from paretonas.training._config import OPTIMIZERS, SCHEDULES, Augment, HParams
 from paretonas.training._device import Precision, resolve_device
-from paretonas.training._evaluate import Evaluation, F1Noise, evaluate, f1_noise, macro_f1
+from paretonas.training._evaluate import (
+    Evaluation,
+    F1Noise,
+    evaluate,
+    f1_noise,
+    macro_f1,
+)
 from paretonas.training._loop import EpochRecord, FitResult, TrainingDiverged, budget_steps, fit
 from paretonas.training._optim import make_optimizer, make_scheduler
 from paretonas.training._tensors import (

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 from torch.nn import functional
 
+from paretonas.chance import proportion_se
 from paretonas.errors import ConfigError
 from paretonas.training._device import Precision, resolve_device
 from paretonas.training._tensors import DeviceImages, Split
@@ -92,9 +93,7 @@ def f1_noise(
     low, high = np.percentile(macro, [2.5, 97.5])
     # at the boundary (no mistake at all) every resample scores 1 and the bootstrap says "no
     # noise"; a proportion's Agresti-Coull error, F1 as the proportion, is the floor
-    score = float(macro_f1(labels, predictions))
-    adjusted = (score * n + 2) / (n + 4)
-    floor = float(np.sqrt(adjusted * (1 - adjusted) / (n + 4)))
+    floor = proportion_se(float(macro_f1(labels, predictions)), n)
     return F1Noise(max(float(macro.std(ddof=1)), floor), float(low), float(high), n)
 
 
