@@ -347,7 +347,9 @@ def run_real_arm(
 
 def sampler_notes(arms: list[dict[str, Any]]) -> list[str]:
     """How much of the per-trial cost is the sampler's: TPE vs random, same storage and workers."""
-    by_key = {(a["storage"], a["sampler"], a["workers"]): a for a in arms}
+    by_key = {
+        (a["storage"], a["sampler"], a["workers"]): a for a in arms if a["objective"] == "null"
+    }
     notes = []
     for (kind, sampler, workers), arm in by_key.items():
         random = by_key.get((kind, "random", workers))
