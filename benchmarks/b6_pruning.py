@@ -1,6 +1,6 @@
 """B6: does multi-objective successive halving (MO-ASHA, ``pruning.mode: prune``) pay for
-itself? paretonas with 2 workers and the size pre-filter, on MNIST-10k, paired seeds; each
-seed runs two arms on the same wall budget:
+itself? paretonas with 2 workers and the size pre-filter, on MNIST-10k (or with ``--data
+digits`` the 8x8 default), paired seeds; each seed runs two arms on the same wall budget:
 
 - ``prune``: the scheduler stops trials at rungs;
 - ``shadow``: every trial trains its whole budget (no pruning), while the same rule makes
@@ -14,7 +14,8 @@ no-pruning arm took to reach it (median over >= 5 paired seeds; "never" counts a
 budget over the no-pruning time, i.e. a miss).
 
     python -m benchmarks.b6_pruning [--budget 180] [--seeds 5] [--steps 300] \\
-        [--out benchmarks/out/b6] [--json FILE] [--quick]
+        [--data mnist|digits] [--eta 3] [--rungs 1] [--out benchmarks/out/b6] \\
+        [--json FILE] [--quick]
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from benchmarks.common import (
     REPO,
     arm_summary,
     machine,
-    prepare_mnist,
+    DATASETS,
+    prepare_dataset,
     run_paretonas_arm,
     space_with,
     time_to_reach,
@@ -60,20 +62,26 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--budget", type=float, default=180.0, help="wall seconds per arm")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--steps", type=int, default=None, help="trial budget (default: space)")
+    parser.add_argument("--data", choices=DATASETS, default="mnist")
+    parser.add_argument("--eta", type=int, default=None, help="pruning.eta (default: config)")
+    parser.add_argument("--rungs", type=int, default=None, help="pruning.rungs (default: config)")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out" / "b6")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--quick", action="store_true", help="CI smoke test: tiny budget")
     args = parser.parse_args(argv)
     if args.quick:
         args.budget, args.seeds, args.steps = 15.0, 1, 30
-    data = prepare_mnist(args.out / "cache")
+    data = prepare_dataset(args.data, args.out / "cache")
     space = space_with(args.out / "space.yaml", steps=args.steps)
+    rule = {k: v for k, v in (("eta", args.eta), ("rungs", args.rungs)) if v is not None}
     seeds = []
     for seed in range(args.seeds):
         arms = {}
         for mode in ARMS:
             out = args.out / f"seed{seed}" / mode
-            run = run_paretonas_arm(out, data, space, args.budget, seed=seed, pruning=mode)
+            run = run_paretonas_arm(
+                out, data, space, args.budget, seed=seed, pruning=mode, rule=rule
+            )
             arms[mode] = summarize(run, args.budget)
             if mode == "shadow":
                 arms[mode]["decisions"] = shadow_figures(out)
@@ -111,6 +119,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "machine": machine(),
         "budget_s": args.budget,
         "steps": args.steps,
+        "data": args.data,
+        "rule": rule,
         "params_ref": PARAMS_REF,
         "seeds": seeds,
         "median_time_ratio": median_ratio,

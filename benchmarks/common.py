@@ -84,6 +84,24 @@ def prepare_mnist(cache: Path, search_fraction: float = MNIST_SEARCH_FRACTION) -
     return out
 
 
+DATASETS = ("mnist", "digits")
+
+
+def prepare_dataset(name: str, cache: Path) -> Path:
+    """A benchmark's data, prepared once under ``cache``: ``mnist`` (MNIST-10k, 28x28, the
+    search split of ``config/mnist.yaml``) or ``digits`` (the embedded default, 8x8, the
+    default config's splits: ~10x cheaper a step, so a short arm holds many trials)."""
+    if name == "mnist":
+        return prepare_mnist(cache)
+    from paretonas.config import validate_config
+    from paretonas.data import prepare_data
+
+    out = cache / "digits"
+    if not (out / "manifest.json").is_file():
+        prepare_data(validate_config({"data": {"source": "digits"}}), out)
+    return out
+
+
 def space_with(path: Path, epochs: int | None = None, steps: int | None = None) -> Path:
     """A copy of the default search space next to ``path`` (optionally another fixed budget:
     ``epochs``, or ``steps``)."""
@@ -136,9 +154,10 @@ def paretonas_config(
     *,
     seed: int,
     workers: int,
-    pruning: bool,
+    pruning: bool | str,
     sampler: str = "tpe",
     prefilter: bool = True,
+    rule: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The workflow config of a paretonas arm: objectives F1, params, latency (the defaults),
     size budget as the pre-filter, a study target no arm reaches (the wall budget ends it)."""
@@ -153,7 +172,7 @@ def paretonas_config(
             "constraints": {"params_max": PARAMS_REF if prefilter else None},
             "max_failures": 1000,
         },
-        "pruning": {"mode": pruning_mode(pruning)},
+        "pruning": {"mode": pruning_mode(pruning), **(rule or {})},
     }
 
 
@@ -172,9 +191,10 @@ def run_paretonas_arm(
     *,
     seed: int,
     workers: int = 2,
-    pruning: bool = True,
+    pruning: bool | str = True,
     sampler: str = "tpe",
     prefilter: bool = True,
+    rule: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Start ``workers`` `paretonas search-worker` processes on one fresh study, SIGTERM them
     at ``budget_s`` (the product's own clean stop) and return the trial records, timed from
@@ -193,6 +213,7 @@ def run_paretonas_arm(
             pruning=pruning,
             sampler=sampler,
             prefilter=prefilter,
+            rule=rule,
         )
     )
     config_path = out / "config.yaml"

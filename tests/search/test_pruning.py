@@ -34,7 +34,10 @@ OTHERS = [
     ("me", "pruned"),
     [
         (entry(0, 0.95, 6000), False),  # the best F1: front
-        (entry(0, 0.20, 50), False),  # the cheapest: front (nobody is cheaper)
+        # the cheapest is on the front (nobody is cheaper), but the front (me, #1, #2, #3)
+        # straddles the cut at 2: #2 (best F1) stays, and of the rest #3 keeps the most
+        # hypervolume; a cheap model this weak adds almost none
+        (entry(0, 0.20, 50), True),
         (entry(0, 0.40, 4000), True),  # 3 dominate it (#3, #4, #5): 6 at the rung keep 2
         (entry(0, 0.65, 1000), False),  # dominates #3: front
         (entry(0, 0.58, 1500), True),  # layer 2: the front (#1, #2, #3) fills the 2 kept
@@ -46,6 +49,18 @@ def test_top_third_by_non_dominated_sorting(me, pruned):
     assert (reason is not None) is pruned
     if pruned:
         assert reason.startswith("rung 1: layer") and "the top 2 = 1/3 go on" in reason
+
+
+def test_the_layer_at_the_cut_keeps_its_best_f1_then_the_most_hypervolume():
+    rule = SuccessiveHalving(eta=2, n_startup_trials=3, f1_noise=0.0)  # 4 at the rung keep 2
+    front = [entry(1, 0.30, 100), entry(2, 0.90, 5000), entry(3, 0.80, 1000)]
+    assert decide(rule, 0, entry(0, 0.95, 6000), front) is None  # best F1 stays at any cost
+    assert decide(rule, 0, entry(0, 0.85, 900), front) is None  # cheap and accurate
+    reason = decide(rule, 0, entry(0, 0.31, 90), front)
+    assert reason is not None and "inside this layer" in reason  # a near-duplicate of #1
+    # with room for the whole front, nobody on it is pruned
+    roomy = SuccessiveHalving(eta=1, n_startup_trials=3, f1_noise=0.0)
+    assert decide(roomy, 0, entry(0, 0.31, 90), front) is None
 
 
 def test_a_later_layer_goes_on_while_the_kept_share_is_not_full():

@@ -7,14 +7,13 @@ nothing). At a rung the trial records its validation F1 and that F1's standard e
 every trial that reached the rung (running or finished, any worker) is ranked by
 non-dominated sorting of (F1, the cost objectives): costs are deterministic (parameters,
 MACs, the latency *estimate*: never a measured time), and F1 differences within
-``f1_noise`` standard errors decide nothing, so a tie goes to the cheaper model. The trial
-goes on when fewer than ``ceil(n / eta)`` trials sit in better layers than its own (its
-whole layer is promoted with it); otherwise it is pruned. Asynchronous, as ASHA: a decision
-uses whoever reached the rung so far, and none waits for anyone.
-
-A cheap model is never pruned by a better but costlier one (neither dominates), so the
-cheap end of the front survives; what is pruned is a model that cheaper-or-equal trials
-beat beyond the noise at the same point of the same budget.
+``f1_noise`` standard errors decide nothing, so a tie goes to the cheaper model. Exactly
+the top ``ceil(n / eta)`` go on: whole layers while they fit, and in the layer that
+straddles the cut its best F1, then the members that keep the most hypervolume
+(SMS-EMOA's reduction: a near-useless extreme, such as a tiny model at chance F1, goes
+first). Everyone else is
+pruned. Asynchronous, as ASHA: a decision uses whoever reached the rung so far, and none
+waits for anyone.
 
 ``mode: shadow`` makes every decision and records it (``attrs.SHADOW_PRUNE``) without
 stopping anything: one run measures the rule's false-prune rate (trials it would have
@@ -100,15 +99,41 @@ def decide(
     ahead = 0
     for depth, layer in enumerate(layers):
         if 0 in layer:
-            if ahead < keep:
+            if ahead + len(layer) <= keep or (
+                ahead < keep and 0 in _most_contributing(points, layer, keep - ahead)
+            ):
                 return None
+            where = "past" if ahead >= keep else "inside"
             return (
                 f"rung {rung}: layer {depth + 1} of the {len(entries)} trials that reached it "
-                f"({ahead} ahead; the top {keep} = 1/{rule.eta} go on): val F1 {me.f1:.4f} "
-                f"± {me.se:.4f} and costs no better than theirs"
+                f"({ahead} ahead; the top {keep} = 1/{rule.eta} go on, {where} this layer): "
+                f"val F1 {me.f1:.4f} ± {me.se:.4f}"
             )
         ahead += len(layer)
     return None  # pragma: no cover (entry 0 is in some layer)
+
+
+def _most_contributing(points: np.ndarray, layer: list[int], need: int) -> list[int]:
+    """The ``need`` members of ``layer`` that keep the most hypervolume: the best F1 (the
+    accuracy end of the front, whose share a reference point at the largest cost would
+    shrink to nothing), then the others by dropping the member that adds least to the rest,
+    again and again (SMS-EMOA's reduction). Losses: 1 - F1, each cost over 1.1x its largest
+    value at the rung (``pareto.reference_point``); a tie drops the member with the larger
+    sum of losses."""
+    from paretonas.pareto import COST_MARGIN, exclusive_contributions
+
+    losses = np.array(points, dtype=float)
+    losses[:, 0] += 1.0  # -F1 -> 1 - F1
+    scale = COST_MARGIN * np.maximum(losses[:, 1:].max(axis=0), 1e-12)
+    losses[:, 1:] /= scale
+    best = min(layer, key=lambda i: (losses[i, 0], losses[i, 1:].sum()))
+    kept = list(layer)
+    while len(kept) > need:
+        share = exclusive_contributions(losses[kept])
+        total = losses[kept].sum(axis=1)
+        droppable = [i for i in range(len(kept)) if kept[i] != best]
+        kept.pop(min(droppable, key=lambda i: (share[i], -total[i])))
+    return kept
 
 
 def rung_entries(
