@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -22,7 +23,16 @@ from paretonas.data import load_manifest, load_split
 from paretonas.errors import ParetonasError
 from paretonas.models import build_model, count_macs, count_params
 from paretonas.search import archive
-from paretonas.training import Augment, HParams, Split, evaluate, f1_noise, fit
+from paretonas.training import (
+    Augment,
+    EpochRecord,
+    HParams,
+    Split,
+    budget_steps,
+    evaluate,
+    f1_noise,
+    fit,
+)
 from paretonas.yamlio import atomic_write_text, read_yaml
 
 _logger = logging.getLogger(__name__)
@@ -108,6 +118,10 @@ def finalize(
     trained = HParams.from_dict(hparams, f"{trial_dir}/hparams.yaml")
     hp = replace(trained, epochs=epochs, steps=steps)
     augment = Augment.from_dict(manifest["augment"], "data.augment")
+    # evaluated at every epoch's end too (fit alone evaluates a budget over 10 epochs only 10
+    # times): the best is chosen among all evaluations, and each is logged
+    epoch_steps = budget_steps(replace(hp, epochs=1, steps=None), len(train))
+    total = budget_steps(hp, len(train))
     result = fit(
         model,
         train,
@@ -118,6 +132,8 @@ def finalize(
         augment=augment,
         seed=seed,
         device=device,
+        eval_steps=range(epoch_steps, total, epoch_steps),
+        on_eval=lambda record: _log_epoch(searched.get("number"), record, total, epoch_steps),
     )
     tested = evaluate(
         model,
@@ -189,6 +205,22 @@ def finalize(
         metrics["seconds"],
     )
     return metrics
+
+
+def _log_epoch(trial: Any, record: EpochRecord, total: int, epoch_steps: int) -> None:
+    """One progress line per evaluation (every epoch's end, and fit's own points): epoch,
+    train loss, validation F1, seconds."""
+    _logger.info(
+        "trial %s: epoch %d/%d (step %d/%d): train loss %.4f, val F1 %.4f, %.1fs",
+        trial,
+        record.epoch,
+        math.ceil(total / epoch_steps),
+        record.step,
+        total,
+        record.train_loss,
+        record.val_f1,
+        record.seconds,
+    )
 
 
 def _search_val_f1(searched: dict[str, Any]) -> float | None:

@@ -26,8 +26,6 @@ stays empty, with the reason and advice: a chance-level model is never a finalis
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import os
 from dataclasses import dataclass
@@ -36,6 +34,7 @@ from typing import Any
 
 import numpy as np
 import optuna
+import pandas as pd
 import yaml
 
 from paretonas import pareto
@@ -44,6 +43,7 @@ from paretonas.objectives import Objective
 from paretonas.profile import read_profile
 from paretonas.search import attrs
 from paretonas.search.study import objectives_of, open_study
+from paretonas.tables import write_csv
 from paretonas.yamlio import atomic_write_text
 
 _logger = logging.getLogger(__name__)
@@ -263,19 +263,7 @@ def write_selection(
     layer_of = {cands[i].number: n for n, layer in enumerate(layers) for i in layer}
     chosen_layers = [layer_of[f.candidate.number] for f in finalists if f.candidate is not None]
     used = max(chosen_layers, default=0)
-    latency_label = "latency_ms_profiled" if profiled is not None else "latency_ms_estimate"
-    columns = [latency_label if n == "latency_ms" else n for n in names]
-    both = profiled is not None and "latency_ms" in names  # profiled, and the estimate beside
-    rows = io.StringIO()
-    writer = csv.writer(rows)
-    extra = ["latency_ms_estimate"] if both else []
-    writer.writerow(["trial", "front", *columns, *extra, "f1_se", "archive"])
-    for layer_index, layer in enumerate(layers[: used + 1]):
-        for i in sorted(layer, key=lambda i: cands[i].number):
-            c = cands[i]
-            more = [c.estimate_ms] if both else []
-            writer.writerow([c.number, layer_index, *c.values, *more, c.f1_se, c.archive])
-    atomic_write_text(pareto_csv, rows.getvalue())
+    write_csv(front_table(cands, layers[: used + 1], names, profiled is not None), pareto_csv)
     record = {
         "study": study.study_name,
         "k": k,
@@ -312,6 +300,28 @@ def write_selection(
         ),
     )
     return record
+
+
+def front_table(
+    cands: list[Candidate], layers: list[list[int]], names: list[str], profiled: bool
+) -> pd.DataFrame:
+    """pareto.csv: a row per candidate in ``layers`` (indices into ``cands``), layer by layer
+    and by trial number within one: ``trial``, ``front`` (the layer), the objectives (latency
+    as ``latency_ms_profiled`` or ``latency_ms_estimate``, the estimate beside a profiled
+    figure), ``f1_se`` and ``archive``."""
+    label = "latency_ms_profiled" if profiled else "latency_ms_estimate"
+    columns = [label if n == "latency_ms" else n for n in names]
+    both = profiled and "latency_ms" in names  # the profiled figure, and the estimate beside
+    rows = []
+    for layer_index, layer in enumerate(layers):
+        for i in sorted(layer, key=lambda i: cands[i].number):
+            row = {"trial": cands[i].number, "front": layer_index}
+            row.update(zip(columns, cands[i].values, strict=True))
+            if both:
+                row["latency_ms_estimate"] = cands[i].estimate_ms
+            rows.append({**row, "f1_se": cands[i].f1_se, "archive": cands[i].archive})
+    order = ["trial", "front", *columns, *(["latency_ms_estimate"] if both else []), "f1_se"]
+    return pd.DataFrame(rows, columns=[*order, "archive"]).astype({c: float for c in order[2:]})
 
 
 def _finalist_record(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 import subprocess
 import sys
 
@@ -104,3 +106,29 @@ def test_finalize_cli_on_any_archived_trial(tmp_path, archived_trial, digits_dir
     assert result.returncode == 0, result.stderr
     metrics = json.loads((tmp_path / "f" / "metrics.json").read_text())
     assert metrics["epochs"] == 1 and metrics["exports"] == {"skipped": "config"}
+
+
+EPOCH_LINE = re.compile(
+    r"^trial 0: epoch (\d+)/12 \(step (\d+)/(\d+)\): train loss ([\d.]+), val F1 ([\d.]+), "
+    r"([\d.]+)s$"
+)
+
+
+def test_finalize_logs_every_epoch(tmp_path, archived_trial, digits_dir, caplog):
+    # 12 epochs: fit evaluates a budget over 10 epochs 10 times (here part-way through epochs);
+    # finalize adds every epoch's end, and logs each evaluation
+    with caplog.at_level("INFO", logger="paretonas.finalize"):
+        metrics = finalize(archived_trial, digits_dir, tmp_path / "f", epochs=12, export=False)
+    lines = [EPOCH_LINE.match(r.getMessage()) for r in caplog.records]
+    lines = [m for m in lines if m]
+    history, steps = metrics["history"], metrics["steps"]
+    assert len(lines) == len(history) >= 12
+    epoch_ends = {epoch * steps // 12 for epoch in range(1, 13)}
+    assert epoch_ends <= {int(m[2]) for m in lines}
+    for match, record in zip(lines, history, strict=True):
+        assert int(match[1]) == record["epoch"] and int(match[2]) == record["step"]
+        assert record["epoch"] == math.ceil(record["step"] * 12 / steps) and int(match[3]) == steps
+        assert match[4] == f"{record['train_loss']:.4f}" and match[5] == f"{record['val_f1']:.4f}"
+        assert match[6] == f"{record['seconds']:.1f}"
+    best = max(range(len(history)), key=lambda i: (history[i]["val_f1"], -i))
+    assert metrics["best_epoch"] == best + 1

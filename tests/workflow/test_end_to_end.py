@@ -173,6 +173,7 @@ def test_summary_lists_the_study_and_the_archives(finished):
     rules = {line.split("\t")[0]: line.split("\t")[2] for line in summary[1:] if "\t" in line}
     assert rules["results/search/snapshot/study.db"] == "search_snapshot"
     assert rules["results/search/snapshot/trials"] == "search_snapshot"
+    assert rules["results/search/trials.csv"] == "search_snapshot"
     assert rules["results/search/study.json"] == "search_study"
     assert rules["results/search/workers/0.json"] == "search_worker"
 

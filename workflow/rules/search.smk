@@ -62,6 +62,7 @@ rule search_snapshot:
     output:
         study=f"{SNAPSHOT}/study.db",
         trials=directory(f"{SNAPSHOT}/trials"),
+        table=f"{RESULTS}/search/trials.csv",
     params:
         code=code("paretonas.search.snapshot"),
     log:

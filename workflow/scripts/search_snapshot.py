@@ -1,4 +1,4 @@
-# search_snapshot: freeze the finished study (one SQLite file) and its trial archives.
+# search_snapshot: freeze the finished study (one SQLite file) and its trial archives; trials.csv.
 from paretonas.search.snapshot import snapshot_study
 from paretonas.workflow_step import run_step
 
@@ -8,4 +8,5 @@ run_step(
     snakemake.input.study,
     snakemake.output.study,
     snakemake.output.trials,
+    snakemake.output.table,
 )

@@ -23,6 +23,7 @@ from paretonas.cli import (
     search_study,
     search_worker,
     select,
+    status,
 )
 from paretonas.errors import ParetonasError
 
@@ -32,6 +33,7 @@ VERBS = (
     search_study,
     search_worker,
     search_snapshot,
+    status,
     profile,
     select,
     finalize,

@@ -3,13 +3,14 @@ lines, the figures and what was skipped)."""
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from paretonas.objectives import Objective
 from paretonas.reporting._inputs import FinalistRow
+from paretonas.tables import escape, markdown, write_csv
 from paretonas.yamlio import atomic_write_text
 
 CSV_COLUMNS = (
@@ -27,42 +28,42 @@ CSV_COLUMNS = (
     "search_f1_se",
     "archive",
 )
+INTEGER_COLUMNS = ("rank", "trial", "params", "macs")  # an empty slot leaves them empty
 
 
-def _cell(value: Any) -> Any:
-    return "" if value is None else value
-
-
-def write_summary_csv(path: Path, rows: list[FinalistRow], profiled: bool) -> Path:
+def summary_frame(rows: list[FinalistRow], profiled: bool) -> pd.DataFrame:
     """One row per finalist slot (an empty slot: no trial, its reason as ``why``)."""
-    header = [
-        ("latency_ms_profiled" if profiled else "latency_ms_estimate") if c == "latency_ms" else c
-        for c in CSV_COLUMNS
-    ]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
+    records = []
     for row in rows:
         interval = row.test_f1_interval or (None, None)
         values = {**vars(row), "test_f1_low": interval[0], "test_f1_high": interval[1]}
-        writer.writerow([_cell(values.get(column)) for column in CSV_COLUMNS])
-    return atomic_write_text(path, buffer.getvalue())
+        records.append({column: values.get(column) for column in CSV_COLUMNS})
+    frame = pd.DataFrame(records, columns=list(CSV_COLUMNS))
+    numbers = [c for c in CSV_COLUMNS if c not in ("why", "archive")]
+    frame = frame.astype(
+        {c: "Int64" if c in INTEGER_COLUMNS else "float64" for c in numbers}
+        | {"why": "string", "archive": "string"}
+    )
+    latency = "latency_ms_profiled" if profiled else "latency_ms_estimate"
+    return frame.rename(columns={"latency_ms": latency})
+
+
+def write_summary_csv(path: Path, rows: list[FinalistRow], profiled: bool) -> Path:
+    """``summary_frame`` as CSV at ``path``."""
+    return write_csv(summary_frame(rows, profiled), path)
 
 
 def _number(value: Any, digits: int | None = None) -> str:
-    if value is None:
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
         return "n/a"
     if digits is None:
         return f"{int(value):,}"
     return f"{float(value):.{digits}f}"
 
 
-def _escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def finalist_table(rows: list[FinalistRow], profiled: bool = True) -> str:
     """The finalist slots as a markdown table (numbers right-aligned)."""
+    latency = "latency (ms, profiled)" if profiled else "latency (ms, search estimate)"
     headers = [
         "rank",
         "trial",
@@ -71,17 +72,13 @@ def finalist_table(rows: list[FinalistRow], profiled: bool = True) -> str:
         "test macro-F1 (95% interval)",
         "params",
         "MACs",
-        "latency (ms, profiled)" if profiled else "latency (ms, search estimate)",
+        latency,
         "search val F1 ± SE",
     ]
-    lines = [
-        "| " + " | ".join(headers) + " |",
-        "|" + "|".join("---" if h == "why" else "---:" for h in headers) + "|",
-    ]
+    cells = []
     for row in rows:
         if row.empty:
-            cells = [str(row.rank), "–", _escape(row.why)] + ["–"] * (len(headers) - 3)
-            lines.append("| " + " | ".join(cells) + " |")
+            cells.append([str(row.rank), "–", row.why] + ["–"] * (len(headers) - 3))
             continue
         f1 = _number(row.test_f1_macro, 4)
         if row.test_f1_interval is not None:
@@ -89,19 +86,20 @@ def finalist_table(rows: list[FinalistRow], profiled: bool = True) -> str:
         search = _number(row.search_val_f1, 4)
         if row.search_f1_se is not None:
             search += f" ± {row.search_f1_se:.3f}"
-        cells = [
-            str(row.rank),
-            str(row.trial),
-            _escape(row.why),
-            _number(row.test_accuracy, 4),
-            f1,
-            _number(row.params),
-            _number(row.macs),
-            _number(row.latency_ms, 3),
-            search,
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        cells.append(
+            [
+                str(row.rank),
+                str(row.trial),
+                row.why,
+                _number(row.test_accuracy, 4),
+                f1,
+                _number(row.params),
+                _number(row.macs),
+                _number(row.latency_ms, 3),
+                search,
+            ]
+        )
+    return markdown(pd.DataFrame(cells, columns=headers), left=["why"])
 
 
 def write_summary_md(
@@ -124,7 +122,7 @@ def write_summary_md(
     latency the table shows and how it was measured."""
     finished = counts["complete"] + counts["infeasible"] + counts["pruned"]
     lines = [f"# paretonas report: {study_name}", ""]
-    lines += [f"> **Warning:** {_escape(banner)}\n" for banner in banners]
+    lines += [f"> **Warning:** {escape(banner)}\n" for banner in banners]
     lines += [
         f"- **Study**: `{study_name}`",
         "- **Objectives**: " + ", ".join(o.describe() for o in objectives),
@@ -161,5 +159,5 @@ def write_summary_md(
         if not any(Path(p).stem == stem for p in pngs)
     ]
     lines += ["## Skipped", ""] if lines[-1] == "" else ["", "## Skipped", ""]
-    lines += [f"- **{name}**: {_escape(reason)}" for name, reason in skipped] or ["- none"]
+    lines += [f"- **{name}**: {escape(reason)}" for name, reason in skipped] or ["- none"]
     return atomic_write_text(path, "\n".join(lines).rstrip() + "\n")

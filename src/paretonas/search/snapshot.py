@@ -6,6 +6,7 @@ it: Snakemake deletes a job's outputs before running it, which would destroy a s
 continued. So the search ends with a snapshot that a job *does* own, and every later stage
 reads only that: ``study.db`` (SQLite, one study, whatever the live storage was) and
 ``trials/<number>/`` (the archives, hard-linked where the filesystem allows, else copied).
+Beside them, ``trials.csv``: one row per trial (``search.table``), for people and pandas.
 """
 
 from __future__ import annotations
@@ -22,14 +23,19 @@ import optuna
 
 from paretonas.search.storage import open_storage
 from paretonas.search.study import StudyError, open_study, read_record
+from paretonas.search.table import write_trials_csv
 
 _logger = logging.getLogger(__name__)
 
 
 def snapshot_study(
-    study_json: str | os.PathLike, study_db: str | os.PathLike, trials_dir: str | os.PathLike
+    study_json: str | os.PathLike,
+    study_db: str | os.PathLike,
+    trials_dir: str | os.PathLike,
+    trials_csv: str | os.PathLike | None = None,
 ) -> dict[str, Any]:
-    """Write ``study_db`` and ``trials_dir`` from the live study ``study_json`` names, each
+    """Write ``study_db`` and ``trials_dir`` from the live study ``study_json`` names, and
+    ``trials_csv`` (the snapshot's trials, archives under ``trials_dir``) when given, each
     atomically (a temp sibling, then a rename). Returns counts for the log."""
     record = read_record(study_json)
     study_db, trials_dir = Path(study_db), Path(trials_dir)
@@ -51,8 +57,11 @@ def snapshot_study(
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    trials = open_study(study_db).get_trials(deepcopy=False)
+    snapshot = open_study(study_db)
+    trials = snapshot.get_trials(deepcopy=False)
     linked = _mirror(record.trials_dir, trials_dir)
+    if trials_csv is not None:
+        write_trials_csv(snapshot, trials_csv, trials_dir)
     _logger.info(
         "snapshot of %s (%s): %d trials -> %s; %d archive files -> %s",
         record.name,

@@ -29,6 +29,7 @@ from paretonas.objectives import parse_objectives
 from paretonas.search import attrs
 from paretonas.search.loop import count_states, raise_terminated, run_until_done
 from paretonas.search.objective import SearchData, TrialContext, objective
+from paretonas.search.progress import per_minute, progress_line
 from paretonas.search.pruning import SuccessiveHalving, single_objective_pruner
 from paretonas.search.sampling import make_sampler
 from paretonas.search.space import DataShape, SearchSpace, load_space
@@ -265,6 +266,7 @@ def _run_worker(
     ran: list[dict[str, Any]] = []
     advised: list[bool] = []
     names = [o.name for o in record.objectives]
+    since, done_before = time.time(), _done(count_states(study))
 
     def log_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         seconds = trial.duration.total_seconds() if trial.duration else 0.0
@@ -275,6 +277,9 @@ def _run_worker(
             "trial %d %s %s %.1fs %s", trial.number, state, shown, seconds, attrs.reason(trial)
         )
         ran.append({"number": trial.number, "state": state, "seconds": round(seconds, 3)})
+        done = _done(count_states(study))  # every worker's, since this one started
+        rate = per_minute(done - done_before, time.time() - since)
+        _logger.info("progress: %s", progress_line(done, options.n_trials, rate))
         if not advised and len(ran) >= options.n_startup_trials:
             advised.append(True)  # once, when the sampler's startup trials are in
             _warn_if_nothing_learned(study, names, ctx.data.shape.num_classes)
@@ -305,6 +310,11 @@ def _run_worker(
         "ended": ended,
         "wall_seconds": round(time.time() - started, 3),
     }
+
+
+def _done(counts: dict[str, int]) -> int:
+    """Trials that count toward ``n_trials`` (as ``run_until_done`` counts them)."""
+    return counts["complete"] + counts["pruned"]
 
 
 def _warn_if_nothing_learned(study: optuna.Study, names: list[str], num_classes: int) -> None:
