@@ -9,8 +9,8 @@ import math
 
 
 def per_minute(count: int, seconds: float) -> float | None:
-    """``count`` events in ``seconds`` as a rate per minute; None before a second has passed."""
-    if seconds < 1.0:
+    """``count`` events in ``seconds`` as a rate per minute; None for no time at all."""
+    if seconds <= 0:
         return None
     return count * 60.0 / seconds
 
