@@ -113,7 +113,7 @@ class StatusReader:
         self.where = (
             f"{self.record.storage.kind}: {self.record.storage.redacted}"
             if self.record is not None
-            else f"snapshot {path}"
+            else f"sqlite: {path}"  # a snapshot (or any file holding one study)
         )
         self.target, self.expected, self.grace_period = target, workers, grace_period
         with self._storage_errors():
