@@ -41,7 +41,7 @@ lint: setup
 test: lint $(SLURM_PLUGIN)/.installed
 	PATH="$(BIN):$$PATH" DVC_NO_ANALYTICS=1 \
 	PARETONAS_SLURM_PLUGIN_PATH="$(CURDIR)/$(SLURM_PLUGIN)" \
-	$(BIN)/python -m pytest -q --durations=15
+	$(BIN)/python -m pytest -q --durations=40
 
 # The fast loop while developing: no workflow runs, servers or benchmarks.
 test-fast: lint
