@@ -275,7 +275,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     dataset = "MNIST-10k" if args.data == "mnist" else "digits"
     title = (
         f"B1 on {dataset}: paretonas vs the course's method ({args.workers} processes each, "
-        f"{args.budget / 60:.0f} min per arm, {len(seeds)} seeds)"
+        f"{args.budget:.0f} s per arm, {len(seeds)} seeds)"
     )
     plot(seeds, args.budget, path, title)
 
