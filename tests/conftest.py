@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS_DIR = REPO / "config" / "models"
+
+
+def paretonas(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """The `paretonas` console script as a user runs it (from the repository root)."""
+    return subprocess.run(
+        [sys.executable, "-m", "paretonas", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=timeout,
+    )
 
 
 @pytest.fixture
