@@ -4,6 +4,7 @@ naming the file, row or flag and the value, no traceback, and no output on stdou
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,67 @@ def test_a_kernel_larger_than_its_map_is_a_warning(tmp_path: Path):
         "model-info", str(MODELS_DIR / "mobilenet_v3_small.yaml"), "--no-latency"
     )  # 224x224: no kernel is larger than its map
     assert "larger than its" not in quiet.stderr
+
+
+SECRET = "s3cret-Pa55"
+# (case, $PARETONAS_STORAGE, what the line must contain)
+STORAGE_CASES = [
+    ("4: no scheme", f"optuna:{SECRET}@db-host:5432/optuna", ["$PARETONAS_STORAGE", "***@db-host"]),
+    (
+        "12: a refused port",
+        f"postgresql://optuna:{SECRET}@127.0.0.1:1/optuna",
+        ["postgresql://optuna:***@127.0.0.1:1/optuna", "cannot open the study's storage"],
+    ),
+    (
+        "13: a port that is not a number",
+        f"postgresql://optuna:{SECRET}@localhost:54x2/optuna",
+        ["$PARETONAS_STORAGE: malformed URL", "optuna:***@localhost:54x2"],
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def digits(tmp_path_factory) -> Path:
+    """The default data, prepared once: what `search-study` needs besides a storage."""
+    from paretonas.config import default_config
+    from paretonas.data import prepare_data
+
+    out = tmp_path_factory.mktemp("digits") / "data"
+    prepare_data(default_config(), out)
+    return out
+
+
+def storage_error(tmp_path: Path, data: Path, url: str) -> subprocess.CompletedProcess:
+    out = tmp_path / "search" / "study.json"
+    result = paretonas(
+        "search-study", "--config", "config/config.yaml", "--data", str(data), "--out", str(out),
+        env={"PARETONAS_STORAGE": url},
+    )  # fmt: skip
+    assert not out.exists()  # nothing half-written
+    return result
+
+
+@pytest.mark.parametrize(
+    ("case", "url", "needles"), STORAGE_CASES, ids=[c[0] for c in STORAGE_CASES]
+)
+def test_storage_errors_are_one_line_without_the_password(tmp_path, digits, case, url, needles):
+    result = storage_error(tmp_path, digits, url)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("paretonas search-study: error: "), result.stderr
+    assert "Traceback" not in result.stderr and SECRET not in result.stderr + result.stdout
+    assert len([line for line in lines if "error" in line]) == 1, result.stderr
+    for needle in needles:
+        assert needle in lines[-1], (needle, lines[-1])
+
+
+@pytest.mark.slow
+def test_a_wrong_password_on_a_real_server_is_one_line_at_once(tmp_path, digits, fresh_database):
+    """Case 12 against PostgreSQL: authentication fails for good, so no retries either."""
+    user, rest = fresh_database.split("://", 1)[1].split(":", 1)
+    wrong = f"postgresql://{user}:{SECRET}@{rest.split('@', 1)[1]}"
+    result = storage_error(tmp_path, digits, wrong)
+    assert result.returncode == 2, result.stderr
+    assert "password authentication failed" in result.stderr.strip().splitlines()[-1]
+    assert "retrying" not in result.stderr and SECRET not in result.stderr
+    assert "Traceback" not in result.stderr
