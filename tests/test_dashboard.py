@@ -46,15 +46,17 @@ OBJECTIVES = [("f1", "maximize"), ("params", "minimize"), ("latency_ms", "minimi
 class Served:
     """`paretonas dashboard ... --port 0` in a subprocess; ``url`` is the study page it printed."""
 
-    def __init__(self, *args: str, env: dict | None = None) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "paretonas", "dashboard", *args, "--port", "0"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=REPO,
-            env=env,
-        )
+    def __init__(self, stderr: Path, *args: str, env: dict | None = None) -> None:
+        self.stderr = stderr  # a file: a pipe nobody reads while it serves could fill up
+        with stderr.open("w") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "paretonas", "dashboard", *args, "--port", "0"],
+                stdout=subprocess.PIPE,
+                stderr=err,
+                text=True,
+                cwd=REPO,
+                env=env,
+            )
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.stdout: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()
@@ -74,7 +76,7 @@ class Served:
                 continue
             if line is None:
                 self.proc.wait(timeout=30)
-                raise AssertionError(f"exited {self.proc.returncode}: {self.proc.stderr.read()}")
+                raise AssertionError(f"exited {self.proc.returncode}: {self.read_stderr()}")
             self.stdout.append(line)
             if line.startswith("dashboard: http"):
                 return line.split()[1]
@@ -99,10 +101,13 @@ class Served:
         """SIGTERM (`kill`, a service manager) or SIGINT (Ctrl-C): a clean exit 0. Its stderr."""
         self.proc.send_signal(signum)
         self.proc.wait(timeout=30)
-        err = self.proc.stderr.read()
+        err = self.read_stderr()
         assert self.proc.returncode == 0, err
         assert "Traceback" not in err
         return err
+
+    def read_stderr(self) -> str:
+        return self.stderr.read_text()
 
     def kill(self) -> None:
         if self.proc.poll() is None:
@@ -111,11 +116,11 @@ class Served:
 
 
 @pytest.fixture
-def serve():
+def serve(tmp_path):
     started: list[Served] = []
 
     def start(*args: str, env: dict | None = None) -> Served:
-        started.append(Served(*args, env=env))
+        started.append(Served(tmp_path / f"dashboard-{len(started)}.err", *args, env=env))
         return started[-1]
 
     yield start
@@ -304,6 +309,7 @@ def test_real_search_rendered_in_headless_chromium(
     trials = visible_text(headless(served.url + "/trials", profile, "--dump-dom").stdout)
     assert f" {n_trials} Trials " in trials, trials[:2000]
     assert all(f"Trial {t.number} " in trials for t in study.trials), trials[:2000]
+    assert '"worker": 0' in trials, trials[:4000]  # the search's own record, per trial
     shot = tmp_path / "dashboard.png"
     headless(served.url, profile, f"--screenshot={shot}", "--window-size=1280,900")
     with Image.open(shot) as image:

@@ -21,6 +21,7 @@ import signal
 import socket
 import socketserver
 import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -118,7 +119,12 @@ class Dashboard:
         if threading.current_thread() is threading.main_thread():
             previous = signal.signal(signal.SIGTERM, _interrupt)
         try:
-            self.server.serve_forever()
+            with warnings.catch_warnings():
+                # the page's importance card warns about sparse parameters at every refresh
+                warnings.filterwarnings(
+                    "ignore", category=UserWarning, module=r"optuna\.importance"
+                )
+                self.server.serve_forever()
         except KeyboardInterrupt:
             _logger.info("dashboard stopped")
         finally:
