@@ -17,7 +17,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install --quiet "$(TORCH)"
-	$(BIN)/pip install --quiet -e ".[dev,workflow,export,postgres]"
+	$(BIN)/pip install --quiet -e ".[dev,workflow,export,postgres,dashboard]"
 	touch $@
 
 # On a cluster's login node: the SLURM executor plugin, into .venv (README, SLURM section).

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from paretonas import __version__
 from paretonas.cli import (
+    dashboard,
     finalize,
     model_info,
     prepare_data,
@@ -36,6 +37,7 @@ VERBS = (
     select,
     finalize,
     report,
+    dashboard,
 )
 
 
