@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from paretonas import __version__
 from paretonas.cli import (
     finalize,
+    init,
     model_info,
     prepare_data,
     profile,
@@ -27,6 +28,7 @@ from paretonas.cli import (
 from paretonas.errors import ParetonasError
 
 VERBS = (
+    init,
     model_info,
     prepare_data,
     search_study,
