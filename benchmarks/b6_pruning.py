@@ -26,11 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import (
+    DATASETS,
     PARAMS_REF,
     REPO,
     arm_summary,
     machine,
-    DATASETS,
     prepare_dataset,
     run_paretonas_arm,
     space_with,
