@@ -16,6 +16,7 @@ from paretonas import __version__
 from paretonas.cli import (
     dashboard,
     finalize,
+    init,
     model_info,
     prepare_data,
     profile,
@@ -28,6 +29,7 @@ from paretonas.cli import (
 from paretonas.errors import ParetonasError
 
 VERBS = (
+    init,
     model_info,
     prepare_data,
     search_study,
