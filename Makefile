@@ -17,7 +17,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install --quiet "$(TORCH)"
-	$(BIN)/pip install --quiet -e ".[dev,workflow,export,postgres]"
+	$(BIN)/pip install --quiet -e ".[dev,workflow,export,postgres,dashboard]"
 	touch $@
 
 # On a cluster's login node: the SLURM executor plugin, into .venv (README, SLURM section).
@@ -41,7 +41,7 @@ lint: setup
 test: lint $(SLURM_PLUGIN)/.installed
 	PATH="$(BIN):$$PATH" DVC_NO_ANALYTICS=1 \
 	PARETONAS_SLURM_PLUGIN_PATH="$(CURDIR)/$(SLURM_PLUGIN)" \
-	$(BIN)/python -m pytest -q --durations=15
+	$(BIN)/python -m pytest -q --durations=40
 
 # The fast loop while developing: no workflow runs, servers or benchmarks.
 test-fast: lint

@@ -1,7 +1,8 @@
 """B1: search efficiency against the course's method, made as fair as we can make it.
 
-On MNIST-10k, per seed, two arms one after the other on the same machine, the same search
-space, the same training budget in optimizer steps, the same wall budget:
+On MNIST-10k (or with ``--data digits`` the 8x8 default), per seed, two arms one after the
+other on the same machine, the same search space, the same training budget in optimizer
+steps, the same wall budget:
 
 - ``course``: the course's method as it teaches it (``benchmarks/course_style.py``): N
   processes on one SQLite study, the same TPE settings and the same size budget as a
@@ -19,7 +20,8 @@ Goal: paretonas reaches the course arm's final validation HV in <= 0.5x the time
 course arm took to reach it (its last improvement), median over >= 3 seeds.
 
     python -m benchmarks.b1_search_efficiency [--budget 300] [--seeds 3] [--steps N] \\
-        [--workers 2] [--out benchmarks/out/b1] [--plot FILE] [--json FILE] [--quick]
+        [--workers 2] [--data mnist|digits] [--eta 3] [--rungs 1] [--out benchmarks/out/b1] \\
+        [--plot FILE] [--json FILE] [--quick]
 """
 
 from __future__ import annotations
@@ -36,13 +38,14 @@ from typing import Any
 import numpy as np
 
 from benchmarks.common import (
+    DATASETS,
     PARAMS_REF,
     REPO,
     arm_summary,
     hypervolume,
     machine,
     normalized,
-    prepare_mnist,
+    prepare_dataset,
     run_paretonas_arm,
     scored,
     space_with,
@@ -208,15 +211,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--steps", type=int, default=None, help="trial budget (default: space)")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--data", choices=DATASETS, default="mnist")
+    parser.add_argument("--eta", type=int, default=None, help="pruning.eta (default: config)")
+    parser.add_argument("--rungs", type=int, default=None, help="pruning.rungs (default: config)")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out" / "b1")
     parser.add_argument("--plot", type=Path, default=None, help="PNG (default: under --out)")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--quick", action="store_true", help="CI smoke test: tiny budget")
     args = parser.parse_args(argv)
     if args.quick:
-        args.budget, args.seeds, args.steps = 20.0, 1, 30
-    data = prepare_mnist(args.out / "cache")
+        args.budget, args.seeds, args.steps, args.data = 14.0, 1, 30, "digits"
+    data = prepare_dataset(args.data, args.out / "cache")
     space = space_with(args.out / "space.yaml", steps=args.steps)
+    rule = {k: v for k, v in (("eta", args.eta), ("rungs", args.rungs)) if v is not None}
     seeds = []
     for seed in range(args.seeds):
         course_run = run_course_arm(
@@ -225,7 +232,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         )  # fmt: skip
         ours_out = args.out / f"seed{seed}" / "paretonas"
         ours_run = run_paretonas_arm(
-            ours_out, data, space, args.budget, seed=seed, workers=args.workers
+            ours_out, data, space, args.budget, seed=seed, workers=args.workers, rule=rule
         )
         paretonas_weights(ours_out, ours_run["trials"])
         course = summarize("course", course_run, args.budget, data)
@@ -265,9 +272,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ratios = [s["time_ratio"] for s in seeds if s["time_ratio"] is not None]
     median_ratio = statistics.median(ratios) if ratios else None
     path = args.plot or args.out / "b1_hv_vs_time.png"
+    dataset = "MNIST-10k" if args.data == "mnist" else "digits"
     title = (
-        f"B1 on MNIST-10k: paretonas vs the course's method ({args.workers} processes each, "
-        f"{args.budget / 60:.0f} min per arm, {len(seeds)} seeds)"
+        f"B1 on {dataset}: paretonas vs the course's method ({args.workers} processes each, "
+        f"{args.budget:.0f} s per arm, {len(seeds)} seeds)"
     )
     plot(seeds, args.budget, path, title)
 
@@ -280,6 +288,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "budget_s": args.budget,
         "steps": args.steps,
         "workers": args.workers,
+        "data": args.data,
+        "rule": rule,
         "params_ref": PARAMS_REF,
         "plot": str(path),
         "seeds": seeds,

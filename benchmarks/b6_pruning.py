@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--quick", action="store_true", help="CI smoke test: tiny budget")
     args = parser.parse_args(argv)
     if args.quick:
-        args.budget, args.seeds, args.steps = 15.0, 1, 30
+        args.budget, args.seeds, args.steps, args.data = 10.0, 1, 30, "digits"
     data = prepare_dataset(args.data, args.out / "cache")
     space = space_with(args.out / "space.yaml", steps=args.steps)
     rule = {k: v for k, v in (("eta", args.eta), ("rungs", args.rungs)) if v is not None}

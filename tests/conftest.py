@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS_DIR = REPO / "config" / "models"
+
+
+def paretonas(
+    *args: str, timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """The `paretonas` console script as a user runs it (from the repository root);
+    ``env``: variables to set on top of this process's environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "paretonas", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
 
 
 @pytest.fixture

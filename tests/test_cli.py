@@ -3,20 +3,8 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
-from tests.conftest import MODELS_DIR, REPO
-
-
-def paretonas(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "paretonas", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=300,
-    )
+from tests.conftest import MODELS_DIR, paretonas
 
 
 def test_model_info_json_mobilenet_v3_large():

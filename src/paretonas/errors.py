@@ -21,3 +21,8 @@ class DataError(ConfigError):
 
 class SearchError(ParetonasError):
     """The search cannot go on (e.g. too many failed trials); the study is kept as it is."""
+
+
+class StorageError(ParetonasError):
+    """The study's storage cannot be reached or opened (host down, port refused, wrong
+    password); the message names the storage with its password as ``***``."""

@@ -2,7 +2,8 @@
 export it.
 
 Only the trial's archive is read (``model.yaml``, ``hparams.yaml``, ``metrics.json``), never
-the shared config's search space: what was searched is what gets retrained.
+the shared config's search space: what was searched is what gets retrained, at the trial's
+input size (``img_size``) and with its augmentation policy, and exported at that size.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from paretonas.errors import ParetonasError
 from paretonas.models import build_model, count_macs, count_params
 from paretonas.search import archive
 from paretonas.training import (
-    Augment,
     EpochRecord,
     HParams,
     Split,
@@ -114,10 +114,21 @@ def finalize(
     manifest = load_manifest(data_dir)
     norm = manifest["normalization"]
     train, val, test = (Split(*load_split(data_dir, f"full/{s}")) for s in ("train", "val", "test"))
-    # the budget is finalize's own (the search's steps were sized for its smaller split)
-    trained = HParams.from_dict(hparams, f"{trial_dir}/hparams.yaml")
+    # the budget is finalize's own (the search's steps were sized for its smaller split); the
+    # input size and augmentation are the trial's (an archive from before they were recorded:
+    # the data's size and data.augment)
+    trained = HParams.from_dict(
+        hparams, f"{trial_dir}/hparams.yaml", augment=manifest.get("augment") or {}
+    )
     hp = replace(trained, epochs=epochs, steps=steps)
-    augment = Augment.from_dict(manifest["augment"], "data.augment")
+    if hp.img_size is not None:
+        test = test.resized(hp.img_size)
+    if tuple(test.images.shape[1:]) != tuple(model.input_shape):
+        raise FinalizeError(
+            f"{trial_dir}: model.yaml builds a network for input "
+            f"{'x'.join(map(str, model.input_shape))}, but hparams.yaml's img_size "
+            f"{hp.img_size} gives the data {'x'.join(map(str, test.images.shape[1:]))}"
+        )
     # evaluated at every epoch's end too (fit alone evaluates a budget over 10 epochs only 10
     # times): the best is chosen among all evaluations, and each is logged
     epoch_steps = budget_steps(replace(hp, epochs=1, steps=None), len(train))
@@ -129,7 +140,6 @@ def finalize(
         hp,
         mean=norm["mean"],
         std=norm["std"],
-        augment=augment,
         seed=seed,
         device=device,
         eval_steps=range(epoch_steps, total, epoch_steps),
@@ -162,6 +172,8 @@ def finalize(
             "samples": len(test.labels),
         },
         "val_f1": result.best_val_f1,
+        "img_size": hp.img_size,
+        "input_shape": list(model.input_shape),
         "params": params,
         "macs": count_macs(model, model.input_shape),
         "best_epoch": result.best_epoch,
@@ -185,6 +197,7 @@ def finalize(
         {
             "normalization": norm,
             "class_names": manifest["class_names"],
+            "input_shape": list(model.input_shape),
             "test_accuracy": tested.accuracy,
         },
     )
@@ -233,7 +246,8 @@ def _search_val_f1(searched: dict[str, Any]) -> float | None:
 
 
 def _export(model: torch.nn.Module, test: Split, norm: dict, out_dir: Path) -> dict[str, Any]:
-    """TorchScript and ONNX of the (normalized-input) model, checked on real test images."""
+    """TorchScript and ONNX of the (normalized-input) model, checked on real test images at
+    the model's own input size (the ONNX input's height and width are fixed to it)."""
     from paretonas.export import export_all
 
     mean = torch.tensor(norm["mean"]).view(1, -1, 1, 1)

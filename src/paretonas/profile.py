@@ -4,7 +4,8 @@ During the search, latency is ``estimate_latency_ms`` (deterministic, so a searc
 training neighbours would make any measurement there noise). Here, after the search and
 before select, the candidates that could make the front are built from their archived
 ``model.yaml`` and timed together by ``measure_latencies`` (interleaved rounds, 10th
-percentile, batch 1, one torch thread, the process pinned to one CPU), in a Snakemake job that
+percentile, batch 1, one torch thread, the process pinned to one CPU; each model at its own
+input size, a searched ``img_size``: the ``input_shape`` column), in a Snakemake job that
 takes every core so that no other job runs beside it. Select, the tables and the report use
 these figures; ``profile.json`` says how they were measured, where, and how well the
 search's estimate ranked them.
@@ -42,6 +43,7 @@ COLUMNS = (
     "min_ms",
     "estimate_ms",
     "relative",
+    "input_shape",
 )
 # Timed in the same rounds as the candidates: on a quiet host the machine's speed drifts by a
 # few percent between runs, all models together, and ``relative`` (latency / this network's)
@@ -109,7 +111,7 @@ def profile_front(
         models, [m.input_shape for m in models], rounds=rounds, min_seconds=MIN_SECONDS
     )
     rows = []
-    for (layer, trial), latency in zip(chosen, latencies, strict=True):
+    for (layer, trial), latency, model in zip(chosen, latencies, models[:-1], strict=True):
         rows.append(
             {
                 "trial": trial.number,
@@ -120,6 +122,7 @@ def profile_front(
                 "min_ms": latency.min_ms,
                 "estimate_ms": (attrs.get(trial, attrs.COSTS) or {}).get("latency_ms"),
                 "relative": round(latency.ms / reference.ms, 5),
+                "input_shape": "x".join(map(str, model.input_shape)),
             }
         )
     buffer = io.StringIO()

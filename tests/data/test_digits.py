@@ -123,7 +123,7 @@ def test_normalization_is_computed_on_train_only(digits_dir):
 def test_manifest_records_config_and_augment(tmp_path):
     augment = {"random_crop_padding": 2, "horizontal_flip": True}
     manifest = prepare_data(config(seed=3, source="digits", augment=augment), tmp_path / "d")
-    assert manifest["augment"] == augment
+    assert manifest["augment"] == {**augment, "color_jitter": 0.0, "cutout": 0}  # defaults filled
     assert manifest["data_config"]["test_fraction"] == 0.2 and manifest["seed"] == 3
     assert manifest["bad_file_count"] == 0 and manifest["wall_time_s"] > 0
     assert load_manifest(tmp_path / "d") == manifest

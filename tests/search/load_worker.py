@@ -10,7 +10,9 @@ import time
 from pathlib import Path
 
 import optuna
+from optuna.trial import TrialState
 
+from paretonas.search import attrs
 from paretonas.search.loop import run_until_done
 from paretonas.search.storage import open_storage, resolve_storage
 
@@ -49,6 +51,19 @@ def run_load(
         assert "locked" not in err
         numbers += json.loads(out.strip().splitlines()[-1])["trials"]
     return numbers
+
+
+def assert_exactly(study: optuna.Study, n_trials: int, numbers: list[int]) -> None:
+    """The study holds exactly ``n_trials`` finished trials; the only failures are surplus
+    trials (at most one per other worker), stopped before they sampled anything."""
+    states = [t.state for t in study.trials]
+    assert states.count(TrialState.COMPLETE) == n_trials
+    assert TrialState.RUNNING not in states
+    surplus = [t for t in study.trials if t.state == TrialState.FAIL]
+    assert all(attrs.get(t, attrs.FAIL_REASON) == "surplus" and not t.params for t in surplus)
+    assert len(surplus) <= 7
+    assert len(numbers) == len(set(numbers)) == n_trials  # no trial run twice
+    assert len(study.trials) == n_trials + len(surplus)
 
 
 def main() -> None:

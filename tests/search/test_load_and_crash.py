@@ -19,7 +19,7 @@ from paretonas.cli.search_worker import command as worker_command
 from paretonas.search import attrs
 from paretonas.search.storage import open_storage, resolve_storage
 from tests.search.conftest import fast_space, load, search_config, start
-from tests.search.load_worker import run_load
+from tests.search.load_worker import assert_exactly, run_load
 
 pytestmark = pytest.mark.slow  # real tools and servers: not in the fast loop
 
@@ -32,11 +32,7 @@ def test_eight_workers_share_one_study(tmp_path, kind):
     optuna.create_study(study_name="load", storage=open_storage(info))
     numbers = run_load(kind, tmp_path)
     study = optuna.load_study(study_name="load", storage=open_storage(info))
-    states = [t.state for t in study.trials]
-    assert states.count(TrialState.COMPLETE) >= 200
-    assert TrialState.FAIL not in states and TrialState.RUNNING not in states
-    assert len(numbers) == len(set(numbers)) == len(study.trials)  # no trial run twice
-    assert len(study.trials) <= 200 + 8  # at most one overshoot per worker
+    assert_exactly(study, 200, numbers)
 
 
 def _worker_cmd(config: dict, data_dir: Path) -> list[str]:

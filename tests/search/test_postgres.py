@@ -19,7 +19,7 @@ from paretonas.cli.search_worker import command as worker_command
 from paretonas.search import attrs
 from paretonas.search.storage import open_storage, resolve_storage
 from tests.search.conftest import fast_space, load, search_config, start
-from tests.search.load_worker import run_load
+from tests.search.load_worker import assert_exactly, run_load
 
 pytestmark = pytest.mark.slow  # real tools and servers: not in the fast loop
 
@@ -73,10 +73,7 @@ def test_eight_workers_on_postgres(fresh_database, tmp_path):
     numbers = run_load("env", tmp_path, env=env)
     wall = time.perf_counter() - started
     study = pg_study(fresh_database, "load")
-    states = [t.state for t in study.trials]
-    assert states.count(TrialState.COMPLETE) >= 200
-    assert TrialState.FAIL not in states and TrialState.RUNNING not in states
-    assert len(numbers) == len(set(numbers)) == len(study.trials)
+    assert_exactly(study, 200, numbers)
     print(f"\npostgres load: {len(study.trials)} trials, 8 workers, {wall:.1f}s")
 
 

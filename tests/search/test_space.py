@@ -141,8 +141,42 @@ BAD = [
     ),
     # the whole space is checked before any trial: what a trial could draw must work
     (
-        {"model": DEFAULT["model"], "hparams": {"img_size": 32}},
-        ["hparams.img_size", "unknown hyperparameter 'img_size'"],
+        {"model": DEFAULT["model"], "hparams": {"img_size": {"categorical": [0, 16]}}},
+        ["hparams.img_size", "img_size: 0 must be >= 1"],
+    ),
+    (
+        {"model": DEFAULT["model"], "hparams": {"imgsize": 32}},
+        ["hparams.imgsize", "unknown hyperparameter 'imgsize'"],
+    ),
+    (
+        {
+            "model": DEFAULT["model"],
+            "hparams": {"optimizer": {"branches": {"sgd": {"img_size": 16}}}},
+        },
+        ["hparams.optimizer.branches.sgd.img_size", "at the top of hparams"],
+    ),
+    (
+        {"model": DEFAULT["model"], "hparams": {"augment": {"cutuot": {"int": [0, 4]}}}},
+        ["hparams.augment.cutuot", "unknown key(s): 'cutuot'"],
+    ),
+    (
+        {"model": DEFAULT["model"], "hparams": {"augment": {"color_jitter": {"float": [0, 1]}}}},
+        ["hparams.augment.color_jitter", "color_jitter: 1.0 must be < 1.0"],
+    ),
+    (
+        {"model": DEFAULT["model"], "hparams": {"augment": {"categorical": [0, 2]}}},
+        ["hparams.augment.categorical", "unknown key(s): 'categorical'"],
+    ),
+    (
+        {"model": DEFAULT["model"], "hparams": {"augment": True}},
+        ["hparams.augment", "expected a mapping of its keys"],
+    ),
+    (
+        {
+            "model": DEFAULT["model"],
+            "hparams": {"optimizer": {"branches": {"rmsprop": {"alpha": 1}}}},
+        },
+        ["hparams.optimizer.branches.rmsprop.alpha", "must be < 1.0"],
     ),
     (
         {"model": DEFAULT["model"], "hparams": {"schedule": {"categorical": ["cosine", "cos"]}}},
@@ -178,3 +212,49 @@ def test_malformed_space_names_the_key(tmp_path, data, expected):
 
 def test_default_space_file_loads():
     assert load_space(REPO / "config" / "search_space.yaml").model["style"] == "macro"
+
+
+EXAMPLE = REPO / "config" / "examples" / "imgsize_augment_space.yaml"
+
+
+def test_img_size_is_drawn_first_and_the_model_is_built_for_it():
+    space = load_space(EXAMPLE)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    seen_sizes, optimizers = set(), set()
+    for _ in range(30):
+        trial = study.ask()
+        sample = space.sample(trial, DataShape((3, 32, 32), 6))
+        size = sample.hparams["img_size"]
+        assert size == trial.params["img_size"] and size in (16, 24, 32)
+        assert sample.spec.input_size == (size, size)
+        net = build_model(sample.spec)
+        assert net.input_shape == (3, size, size) and net.output_shape == (6,)
+        assert min(net.layers[-3].in_shape[1:]) >= 1  # the stride budget of the drawn size
+        augment = sample.hparams["augment"]
+        assert set(augment) == {"random_crop_padding", "horizontal_flip", "color_jitter", "cutout"}
+        assert augment["cutout"] == trial.params["augment/cutout"]
+        optimizers.add(sample.hparams["optimizer"])
+        if sample.hparams["optimizer"] == "rmsprop":
+            assert 0.9 <= sample.hparams["alpha"] <= 0.99
+            assert "optimizer/rmsprop/alpha" in trial.params
+        seen_sizes.add(size)
+        study.tell(trial, 0.0)
+    assert seen_sizes == {16, 24, 32} and optimizers == {"adamw", "sgd", "rmsprop"}
+
+
+def test_an_img_size_larger_than_the_prepared_images_is_refused():
+    space = load_space(EXAMPLE)
+    space.check_data(DataShape((3, 32, 32), 6), "data/manifest.json")  # 32 is fine
+    with pytest.raises(SearchSpaceError) as info:
+        space.check_data(DataShape((1, 8, 8), 10), "data/manifest.json")
+    assert str(info.value) == (
+        f"{EXAMPLE}: hparams.img_size: 32 is larger than the prepared images (8x8, "
+        "data/manifest.json); images are only ever shrunk: prepare them at data.img_size: 32 "
+        "or more (imagefolder), or search sizes up to 8"
+    )
+    trial = optuna.create_study().ask(
+        {"img_size": optuna.distributions.CategoricalDistribution([16, 24, 32])}
+    )
+    with pytest.raises(SearchSpaceError, match=r"hparams\.img_size: \d+ is larger"):
+        space.sample(trial, DataShape((3, 12, 12), 6))
+    load_space(REPO / "config" / "search_space.yaml").check_data(SHAPES[0], "-")  # no img_size

@@ -22,6 +22,7 @@ from paretonas import pareto
 from paretonas.cli.search_worker import command
 from paretonas.objectives import from_names
 from paretonas.search import attrs
+from paretonas.search.loop import SURPLUS
 from paretonas.search.progress import parse_duration
 from paretonas.search.status import StatusReader, render
 from tests.conftest import REPO
@@ -30,7 +31,7 @@ from tests.search.studies import NOW, make_study, minutes
 
 TRIALS = re.compile(
     r"^trials +(\d+)/(\d+) done \((\d+) complete, (\d+) infeasible, (\d+) pruned\); "
-    r"(\d+) running, (\d+) waiting, (\d+) failed$",
+    r"(\d+) running, (\d+) waiting, (\d+) failed(?:; (\d+) surplus \(not failures\))?$",
     re.M,
 )
 SPEED = re.compile(r"^speed +([\d.]+) trials/min over (\S+); ETA (\S+)", re.M)
@@ -54,7 +55,8 @@ def parse(screen: str) -> dict:
     trials = TRIALS.search(screen)
     assert trials, screen
     keys = ("done", "target", "complete", "infeasible", "pruned", "running", "waiting", "fail")
-    out = {"counts": dict(zip(keys, map(int, trials.groups()), strict=True))}
+    out = {"counts": dict(zip(keys, map(int, trials.groups()[:8]), strict=True))}
+    out["counts"]["surplus"] = int(trials[9] or 0)
     best = BEST.search(screen)
     out["best"] = (float(best[1]), float(best[2]), int(best[3])) if best else None
     out["front"] = [int(row.split()[0]) for row in section(screen, "Pareto front")]
@@ -79,8 +81,11 @@ def parse(screen: str) -> dict:
 def expected(study: optuna.Study) -> dict:
     """What status must say of ``study``, worked out here from the trials themselves."""
     trials = study.get_trials(deepcopy=False)
-    outcomes = [attrs.outcome(t) for t in trials]
-    counts = {o: outcomes.count(o) for o in attrs.OUTCOMES}
+    outcomes = [
+        "surplus" if attrs.reason(t) == SURPLUS and t.state == TrialState.FAIL else attrs.outcome(t)
+        for t in trials
+    ]
+    counts = {o: outcomes.count(o) for o in (*attrs.OUTCOMES, "surplus")}
     objectives = from_names(study.metric_names)
     candidates = attrs.candidates(trials)
     best = max(candidates, key=lambda t: (t.values[0], -t.number)) if candidates else None
@@ -110,7 +115,7 @@ def check(screen: str, study: optuna.Study, target: int) -> dict:
     shown, truth = parse(screen), expected(study)
     counts = shown["counts"]
     assert counts["done"] == truth["done"] and counts["target"] == target
-    for outcome in ("complete", "infeasible", "pruned", "running", "waiting", "fail"):
+    for outcome in ("complete", "infeasible", "pruned", "running", "waiting", "fail", "surplus"):
         assert counts[outcome] == truth["counts"][outcome], outcome
     best = truth["best"]
     if best is None:
@@ -179,6 +184,18 @@ def test_a_silent_worker_and_a_finished_search(made_study):
     assert status.rate == pytest.approx(7 / 15)  # trial 0 ended -16 min: inside [-17, -2]
 
 
+def test_surplus_trials_are_not_failures(made_study):
+    study = optuna.load_study(study_name="made", storage=f"sqlite:///{made_study}")
+    surplus = optuna.trial.create_trial(
+        state=TrialState.FAIL, user_attrs={attrs.FAIL_REASON: SURPLUS, attrs.WORKER: 1}
+    )
+    study.add_trial(surplus)  # what a worker that came too late to the target leaves
+    screen = render(StatusReader(made_study, target=10, workers=2).read(now=NOW))
+    shown = check(screen, study, 10)
+    assert shown["counts"]["fail"] == 1 and shown["counts"]["surplus"] == 1
+    assert shown["workers"][1]["failed"] == 1 and "failures  1" in screen
+
+
 def test_the_front_shows_its_best_rows_and_counts_the_rest(tmp_path):
     path = tmp_path / "wide.db"
     study = optuna.create_study(storage=f"sqlite:///{path}", directions=["maximize", "minimize"])
@@ -199,7 +216,7 @@ def test_the_front_shows_its_best_rows_and_counts_the_rest(tmp_path):
 def test_status_before_the_first_trial(tmp_path, digits_dir):
     config = search_config(tmp_path, fast_space(tmp_path), n_trials=5, workers=2)
     screen = render(StatusReader(start(config, digits_dir), target=5, workers=2).read())
-    assert TRIALS.search(screen).groups() == ("0", "5", "0", "0", "0", "0", "0", "0")
+    assert TRIALS.search(screen).groups() == ("0", "5", "0", "0", "0", "0", "0", "0", None)
     assert "speed     ? (no trial has finished yet); ETA ?" in screen
     assert "best f1   - (no complete feasible trial yet)" in screen
     assert "(no candidates yet)" in screen and "failures  0" in screen

@@ -13,6 +13,30 @@ def test_defaults_round_trip():
     params = HParams(optimizer="sgd", lr=0.1, nesterov=True, schedule="step", epochs=3)
     assert HParams.from_dict(params.to_dict()) == params
     assert Augment.from_dict(Augment(4, True).to_dict()) == Augment(4, True)
+    searched = HParams(
+        optimizer="rmsprop", alpha=0.9, img_size=24, augment=Augment(2, True, 0.3, 5)
+    )
+    data = searched.to_dict()
+    assert data["augment"] == {
+        "random_crop_padding": 2,
+        "horizontal_flip": True,
+        "color_jitter": 0.3,
+        "cutout": 5,
+    }
+    assert HParams.from_dict(data) == searched
+
+
+def test_augment_keys_override_the_default_policy_one_by_one():
+    default = {"random_crop_padding": 4, "horizontal_flip": True}
+    params = HParams.from_dict(
+        {"augment": {"cutout": 6, "horizontal_flip": False}}, augment=default
+    )
+    assert params.augment == Augment(random_crop_padding=4, horizontal_flip=False, cutout=6)
+    assert HParams.from_dict({}, augment=Augment(cutout=2)).augment == Augment(cutout=2)
+    assert HParams.from_dict({"augment": {"cutout": 6}}).augment == Augment(cutout=6)
+    assert isinstance(
+        HParams.from_dict({"augment": {"color_jitter": 0}}).augment.color_jitter, float
+    )
 
 
 def test_integers_for_float_fields_become_floats():
@@ -27,9 +51,21 @@ HPARAM_ERRORS = [
         {"optimzer": "adam"}, ["unknown key(s): 'optimzer'", "known: optimizer"], id="unknown-key"
     ),
     pytest.param(
-        {"optimizer": "rmsprop"},
-        ["optimizer:", "'rmsprop'", "adam, adamw, sgd"],
+        {"optimizer": "adagrad"},
+        ["optimizer:", "'adagrad'", "adam, adamw, sgd, rmsprop"],
         id="unknown-optimizer",
+    ),
+    pytest.param({"alpha": 1.0}, ["alpha:", "must be < 1.0"], id="alpha-one"),
+    pytest.param({"img_size": 0}, ["img_size:", "must be >= 1"], id="zero-img-size"),
+    pytest.param({"img_size": 16.0}, ["img_size:", "expected an integer"], id="float-img-size"),
+    pytest.param(
+        {"augment": {"cutout": -1}}, ["augment: cutout:", "must be >= 0"], id="augment-value"
+    ),
+    pytest.param(
+        {"augment": {"rotate": 10}}, ["augment: unknown key(s): 'rotate'"], id="augment-key"
+    ),
+    pytest.param(
+        {"augment": "flip"}, ["augment: expected a mapping of random_crop_padding"], id="aug-str"
     ),
     pytest.param(
         {"schedule": "linear"}, ["schedule:", "none, cosine, step, onecycle"], id="unknown-schedule"
@@ -81,6 +117,8 @@ def test_hparams_from_non_mapping():
         ({"random_crop_padding": -1}, "random_crop_padding: -1 must be >= 0"),
         ({"horizontal_flip": 1}, "horizontal_flip: expected true or false"),
         ({"rotate": 10}, "unknown key(s): 'rotate'"),
+        ({"color_jitter": 1.0}, "color_jitter: 1.0 must be < 1.0"),
+        ({"cutout": 2.5}, "cutout: expected an integer"),
     ],
 )
 def test_augment_errors(data, expected):

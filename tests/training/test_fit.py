@@ -22,6 +22,7 @@ from paretonas.training import (
     _tensors,
     evaluate,
     fit,
+    make_optimizer,
     make_scheduler,
     resolve_device,
 )
@@ -99,7 +100,7 @@ def test_per_batch_normalization_gives_the_same_numbers(digits, make_model, monk
 @pytest.mark.parametrize("schedule", SCHEDULES)
 def test_every_optimizer_and_schedule_trains(digits, make_model, optimizer, schedule):
     train, val, mean, std = digits
-    lr = 0.05 if optimizer == "sgd" else 5e-3
+    lr = {"sgd": 0.05, "rmsprop": 1e-3}.get(optimizer, 5e-3)
     hparams = HParams(
         optimizer=optimizer,
         schedule=schedule,
@@ -258,3 +259,59 @@ def test_rung_aware_schedules_anneal_at_every_restart(schedule):
         assert segment[-1] < 0.15  # and has annealed by its end (the rung)
     plain = make_scheduler(torch.optim.SGD(model.parameters(), lr=1.0), hparams, 90)
     assert type(plain).__name__ != "LambdaLR"  # no rungs: torch's own schedulers, unchanged
+
+
+def test_rmsprop_is_built_with_its_hyperparameters():
+    model = torch.nn.Linear(3, 2)
+    hparams = HParams.from_dict(
+        {"optimizer": "rmsprop", "lr": 0.01, "momentum": 0.5, "alpha": 0.9, "weight_decay": 1e-4}
+    )
+    optimizer = make_optimizer(model.parameters(), hparams)
+    assert isinstance(optimizer, torch.optim.RMSprop)
+    group = optimizer.param_groups[0]
+    assert (group["lr"], group["momentum"], group["alpha"], group["weight_decay"]) == (
+        0.01,
+        0.5,
+        0.9,
+        1e-4,
+    )
+
+
+def test_fit_trains_and_evaluates_at_img_size(digits):
+    """Both splits are shrunk to ``img_size`` once; a model built for 4x4 trains on them."""
+    from paretonas.models import ModelSpec, build_model
+
+    train, val, mean, std = digits
+    spec = ModelSpec.from_dict(
+        {
+            "input_channel": 1,
+            "depth_multiple": 1.0,
+            "width_multiple": 1.0,
+            "input_size": [4, 4],
+            "backbone": [[1, "Conv", [8, 3, 1]], [1, "Flatten", []], [1, "Linear", [10]]],
+        }
+    )
+    torch.manual_seed(0)
+    model = build_model(spec)  # Flatten + Linear: takes 4x4 inputs only
+    result = fit(model, train, val, HParams(epochs=2, lr=1e-2, img_size=4), mean=mean, std=std)
+    assert result.history[-1].val_accuracy > 0.3
+    small = val.resized(4)
+    evaluation = evaluate(model, small, mean=mean, std=std, device="cpu")
+    assert evaluation.accuracy == result.history[result.best_epoch - 1].val_accuracy
+    with pytest.raises(RuntimeError):  # at the stored 8x8 the model does not even run
+        fit(build_model(spec), train, val, HParams(epochs=1), mean=mean, std=std)
+
+
+def test_validation_is_never_augmented(digits, make_model):
+    """fit's val figures are evaluate()'s on the plain split, whatever the policy does to
+    training batches (a 6-pixel cutout hides most of an 8x8 digit)."""
+    train, val, mean, std = digits
+    policy = Augment(random_crop_padding=2, horizontal_flip=True, color_jitter=0.5, cutout=6)
+    model = make_model()
+    hparams = HParams(epochs=2, lr=1e-2, augment=policy)
+    result = fit(model, train, val, hparams, mean=mean, std=std)
+    evaluation = evaluate(model, val, mean=mean, std=std, device="cpu")
+    best = result.history[result.best_epoch - 1]
+    assert (evaluation.accuracy, evaluation.f1_macro) == (best.val_accuracy, best.val_f1)
+    plain = fit(make_model(), train, val, HParams(epochs=2, lr=1e-2), mean=mean, std=std)
+    assert figures(plain) != figures(result)  # the policy did change the training

@@ -1,20 +1,13 @@
-"""Splits, normalization and the vectorized augmentation."""
+"""Splits, resizing and normalization."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
 from paretonas.errors import ConfigError, DataError
-from paretonas.training import (
-    Augment,
-    DeviceImages,
-    Split,
-    augment_batch,
-    horizontal_flip,
-    normalization,
-    random_crop,
-)
+from paretonas.training import DeviceImages, Split, normalization, resize_images
 
 
 def generator(seed: int = 0) -> torch.Generator:
@@ -53,59 +46,29 @@ def test_normalization_errors(mean, std, message):
         normalization(mean, std, 1)
 
 
-def labelled_images(n: int = 64, size: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
-    """Images whose every pixel is ``label + 1`` plus a left-to-right ramp (so flips show)."""
-    labels = torch.arange(n) % 10
-    ramp = torch.linspace(0, 0.5, size).view(1, 1, 1, size)
-    images = (labels.view(n, 1, 1, 1) + 1).float() + ramp
-    return images.expand(n, 2, size, size).contiguous(), labels
+@pytest.mark.parametrize("size", [16, 8])
+def test_resize_shrinks_antialiased_as_pillow_does(size):
+    """The data stage resizes with Pillow; a trial's shrink agrees with it (antialiased: on
+    noise, plain bilinear sampling would be far off)."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    images = torch.from_numpy(rng.integers(0, 256, (3, 3, 32, 32), dtype=np.uint8))
+    out = resize_images(images, size)
+    assert out.shape == (3, 3, size, size) and out.dtype == torch.uint8
+    aliased = torch.nn.functional.interpolate(images.float(), size=size, mode="bilinear")
+    for image, resized, plain in zip(images, out, aliased, strict=True):
+        pil = Image.fromarray(image.permute(1, 2, 0).numpy()).resize((size, size), Image.BILINEAR)
+        expected = torch.from_numpy(np.asarray(pil).copy()).permute(2, 0, 1).int()
+        assert int((resized.int() - expected).abs().max()) <= 2  # rounding only
+        assert float((plain - expected).abs().mean()) > 10  # what no antialiasing would give
 
 
-def test_random_crop_shifts_each_image_and_pads_with_fill():
-    images, labels = labelled_images()
-    out = random_crop(images, 2, generator(), fill=-1.0)
-    assert out.shape == images.shape
-    assert not torch.equal(out, images)
-    changed = (out != images).flatten(1).any(dim=1)
-    assert 0 < int(changed.sum()) < len(images)  # offsets differ per sample; some are (2, 2)
-    for image, label in zip(out, labels, strict=True):
-        inside = image[image != -1.0]
-        # every kept pixel still belongs to this sample: label + 1 + ramp in [0, 0.5]
-        assert bool(((inside >= label + 1) & (inside <= label + 1.5)).all())
-        assert inside.numel() >= 2 * 4 * 4  # at most 2 pixels of padding per side
-
-
-def test_random_crop_is_reproducible_and_zero_padding_is_identity():
-    images, _ = labelled_images()
-    torch.testing.assert_close(
-        random_crop(images, 3, generator(5)), random_crop(images, 3, generator(5))
-    )
-    assert random_crop(images, 0, generator()) is images
-
-
-def test_random_crop_per_channel_fill():
-    images = torch.zeros(16, 2, 4, 4)
-    out = random_crop(images, 4, generator(), fill=torch.tensor([1.0, 2.0]).view(1, 2, 1, 1))
-    assert set(out[:, 0].unique().tolist()) <= {0.0, 1.0}
-    assert set(out[:, 1].unique().tolist()) <= {0.0, 2.0}
-    assert (out[:, 1] == 2.0).any()
-
-
-def test_horizontal_flip_mirrors_some_images_only():
-    images, _ = labelled_images()
-    out = horizontal_flip(images, generator())
-    flipped = torch.tensor([torch.equal(o, i.flip(-1)) for o, i in zip(out, images, strict=True)])
-    kept = torch.tensor([torch.equal(o, i) for o, i in zip(out, images, strict=True)])
-    assert bool((flipped | kept).all())
-    assert 10 < int(flipped.sum()) < 54
-    # the label (the image's level) stays with its image
-    torch.testing.assert_close(out.floor(), images.floor())
-
-
-def test_augment_batch_keeps_shape_and_labels():
-    images, labels = labelled_images()
-    out = augment_batch(images, Augment(random_crop_padding=1, horizontal_flip=True), generator())
-    assert out.shape == images.shape and out.dtype == images.dtype
-    level = out.flatten(1).max(dim=1).values.floor() - 1
-    torch.testing.assert_close(level.long(), labels)
-    assert augment_batch(images, Augment(), generator()) is images
+def test_resize_to_the_same_size_is_the_same_split():
+    images = torch.randint(0, 256, (5, 1, 8, 8), dtype=torch.uint8, generator=generator())
+    split = Split(images, torch.arange(5))
+    assert resize_images(images, 8) is images
+    assert split.resized((8, 8)) is split
+    smaller = split.resized(4)
+    assert smaller.images.shape == (5, 1, 4, 4) and torch.equal(smaller.labels, split.labels)
+    assert torch.equal(split.resized(4).images, smaller.images)  # deterministic

@@ -14,7 +14,9 @@ from collections.abc import Sequence
 
 from paretonas import __version__
 from paretonas.cli import (
+    dashboard,
     finalize,
+    init,
     model_info,
     prepare_data,
     profile,
@@ -28,6 +30,7 @@ from paretonas.cli import (
 from paretonas.errors import ParetonasError
 
 VERBS = (
+    init,
     model_info,
     prepare_data,
     search_study,
@@ -38,6 +41,7 @@ VERBS = (
     select,
     finalize,
     report,
+    dashboard,
 )
 
 

@@ -38,6 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.rounds < 20:
         raise ConfigError(f"--rounds: expected at least 20 timed rounds, got {args.rounds}")
+    if args.img_size is not None and args.img_size < 1:
+        raise ConfigError(f"--img-size: expected a positive number of pixels, got {args.img_size}")
     spec = ModelSpec.from_yaml(args.path)
     model = build_model(spec, args.img_size)
     params = count_params(model)

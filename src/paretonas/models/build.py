@@ -7,6 +7,7 @@ shape problem is reported against the row that causes it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +21,15 @@ from paretonas.models.registry import get_block
 from paretonas.models.spec import ModelSpec
 
 DEFAULT_INPUT_SIZE = (224, 224)
+# Ceilings checked before anything is allocated (each row is first built and probed on the
+# meta device, which records shapes and no data): a typo such as width_multiple: 1000000 or
+# a repeat of 10**9 is refused in milliseconds instead of exhausting memory or hanging.
+MAX_PARAMS = 500_000_000  # ~2 GB of float32 weights
+MAX_ACTIVATION_BYTES = 1 << 30  # one sample's largest feature map (float32)
+MAX_REPEAT = 1000  # blocks in one row after depth_multiple
 _RANK_NAMES = {4: "N x C x H x W", 2: "N x F (flattened)"}
+_logger = logging.getLogger(__name__)
+_WARNED: set[tuple] = set()
 
 
 @dataclass(frozen=True)
@@ -86,7 +95,12 @@ def build_model(spec: ModelSpec, input_size: int | tuple[int, int] | None = None
     ModelConfigError naming the file, row and key for anything that cannot work.
     """
     height, width = _input_size(spec, input_size)
+    if height < 1 or width < 1:
+        raise ModelConfigError(
+            f"{spec.source}: input size {height}x{width}: expected positive height and width"
+        )
     input_shape = (spec.input_channel, height, width)
+    _check_size(spec, (height, width))
     probe = torch.zeros(1, *input_shape)
     rows: list[nn.Module] = []
     layers: list[LayerInfo] = []
@@ -99,6 +113,7 @@ def build_model(spec: ModelSpec, input_size: int | tuple[int, int] | None = None
         modules = []
         for step in range(repeat):
             step_args = args if step == 0 else block.repeat_args(args)
+            _warn_kernel_larger_than_map(spec, index, step_args, tuple(probe.shape[1:]))
             module = _build_one(spec, index, block, tuple(probe.shape[1:]), step_args)
             probe = _probe(spec, index, block, module, probe, step_args, (height, width))
             modules.append(module)
@@ -118,6 +133,78 @@ def build_model(spec: ModelSpec, input_size: int | tuple[int, int] | None = None
     model = Model(rows, spec, layers, input_shape)
     model.train()
     return model
+
+
+def _check_size(spec: ModelSpec, size: tuple[int, int]) -> None:
+    """Refuse, before allocating anything, a model past ``MAX_REPEAT`` blocks in a row,
+    ``MAX_PARAMS`` parameters or ``MAX_ACTIVATION_BYTES`` in one feature map: every row is
+    built and probed on the meta device (shapes only, no memory)."""
+    probe = torch.empty(1, spec.input_channel, *size, device="meta")
+    total = 0
+    for index, row in enumerate(spec.backbone):
+        block = get_block(row.module)
+        args = scale_args(block, spec.bound_args(index), spec.width_multiple)
+        repeat = scale_repeat(row.repeat, spec.depth_multiple)
+        if repeat > MAX_REPEAT:
+            raise ModelConfigError(
+                f"{spec.where(index)}: repeat {repeat} (after depth_multiple "
+                f"{spec.depth_multiple}) exceeds the ceiling of {MAX_REPEAT} blocks in a row"
+            )
+        _check_rank(spec, index, block, tuple(probe.shape[1:]))
+        for step in range(repeat):
+            step_args = args if step == 0 else block.repeat_args(args)
+            params, probe = _meta_row(spec, index, block, probe, step_args)
+            if probe is None:  # an op the meta device lacks: the real build checks the rest
+                return
+            total += params
+            if total > MAX_PARAMS:
+                raise ModelConfigError(
+                    f"{spec.where(index)}: the model reaches {total:,} parameters here, past "
+                    f"the ceiling of {MAX_PARAMS:,} (width_multiple {spec.width_multiple}, "
+                    f"depth_multiple {spec.depth_multiple}); nothing was allocated"
+                )
+            activation = probe.numel() * 4
+            if activation > MAX_ACTIVATION_BYTES:
+                raise ModelConfigError(
+                    f"{spec.where(index)}: one sample's output {tuple(probe.shape[1:])} takes "
+                    f"{activation / 2**30:.1f} GiB, past the ceiling of "
+                    f"{MAX_ACTIVATION_BYTES / 2**30:.0f} GiB (input size {size[0]}x{size[1]}); "
+                    f"nothing was allocated"
+                )
+
+
+def _meta_row(
+    spec: ModelSpec, index: int, block: type[Block], probe: torch.Tensor, args: dict
+) -> tuple[int, torch.Tensor | None]:
+    """One block built and run on the meta device: its parameter count and output (None
+    when the meta device cannot run it; a bad argument raises the row's error)."""
+    with torch.device("meta"):
+        module = _build_one(spec, index, block, tuple(probe.shape[1:]), args)
+    params = sum(p.numel() for p in module.parameters())
+    module.eval()
+    try:
+        with torch.no_grad():
+            return params, module(probe)
+    except (NotImplementedError, RuntimeError, ValueError):
+        return params, None
+
+
+def _warn_kernel_larger_than_map(
+    spec: ModelSpec, index: int, args: Mapping[str, Any], in_shape: tuple
+) -> None:
+    kernel = args.get("kernel_size")
+    if len(in_shape) != 3 or not isinstance(kernel, int) or isinstance(kernel, bool):
+        return
+    key = (spec.source, index, kernel, tuple(in_shape[1:]))
+    if kernel > min(in_shape[1:]) and key not in _WARNED:
+        _WARNED.add(key)  # once per model row and map size in a process (searches rebuild)
+        _logger.warning(
+            "%s: kernel_size %d is larger than its %dx%d input map (mostly padding)",
+            spec.where(index),
+            kernel,
+            in_shape[1],
+            in_shape[2],
+        )
 
 
 def _check_rank(spec: ModelSpec, index: int, block: type[Block], in_shape: tuple) -> None:

@@ -202,7 +202,21 @@ def _top_level(source: str, key: str, value: Any, kind: type) -> Any:
     if kind is float and is_number and 0 < value < float("inf"):
         return float(value)
     expected = "a positive integer" if kind is int else "a positive number"
-    raise ModelConfigError(f"{source}: {key}: expected {expected}, got {value!r}")
+    hint = ""
+    if isinstance(value, str) and _is_float_text(value):
+        hint = (
+            f" (YAML 1.1 reads {value} as a string: write it with a decimal point and a "
+            f"signed exponent, e.g. {float(value):.1e})"
+        )
+    raise ModelConfigError(f"{source}: {key}: expected {expected}, got {value!r}{hint}")
+
+
+def _is_float_text(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _input_size(source: str, value: Any) -> tuple[int, int] | None:

@@ -1,8 +1,10 @@
 """Search-space values: fixed values, distributions and branches, parsed from YAML.
 
 A value is fixed (a scalar or a list), a distribution (``{int: [lo, hi], step, log}``,
-``{float: [lo, hi], step, log}``, ``{categorical: [...]}``), or a branch
-(``{branches: {name: {sub-params}}}``) that picks one name and samples only its parameters.
+``{float: [lo, hi], step, log}``, ``{categorical: [...]}``), a branch
+(``{branches: {name: {sub-params}}}``) that picks one name and samples only its parameters, or,
+under a key the caller names as a group (``hparams.augment``), a mapping of such values that
+samples to a mapping.
 """
 
 from __future__ import annotations
@@ -78,6 +80,16 @@ class Branch:
         return choice, params
 
 
+@dataclass(frozen=True)
+class Group:
+    """A mapping sampled to a mapping: each member fixed or drawn under ``name/member``."""
+
+    params: dict[str, Param]
+
+    def sample(self, trial: optuna.Trial, name: str) -> dict[str, Any]:
+        return {key: param.sample(trial, f"{name}/{key}") for key, param in self.params.items()}
+
+
 _SCALARS = (bool, int, float, str, type(None))
 _DIST_KEYS = {"int", "float", "categorical"}
 
@@ -143,15 +155,25 @@ def _numeric(kind: str, spec: dict, where: str) -> IntParam | FloatParam:
     return FloatParam(float(low), float(high), None if step is None else float(step), log)
 
 
-def parse_params(data: Any, where: str, allow_branches: bool = False) -> dict[str, Param | Branch]:
-    """Parse a mapping of name -> value; branches only where ``allow_branches``."""
+def parse_params(
+    data: Any, where: str, allow_branches: bool = False, groups: tuple[str, ...] = ()
+) -> dict[str, Param | Branch | Group]:
+    """Parse a mapping of name -> value; branches only where ``allow_branches``; the keys in
+    ``groups`` hold a mapping of values each (a ``Group``)."""
     if not isinstance(data, dict):
         raise SearchSpaceError(f"{where}: expected a mapping, got {data!r}")
-    params: dict[str, Param | Branch] = {}
+    params: dict[str, Param | Branch | Group] = {}
     for key, value in data.items():
         if not isinstance(key, str):
             raise SearchSpaceError(f"{where}: parameter names must be strings, got {key!r}")
-        if isinstance(value, dict) and "branches" in value:
+        if key in groups:
+            if not isinstance(value, dict):
+                raise SearchSpaceError(
+                    f"{where}.{key}: expected a mapping of its keys (each fixed or a "
+                    f"distribution), got {value!r}"
+                )
+            params[key] = Group(parse_params(value, f"{where}.{key}"))  # type: ignore[arg-type]
+        elif isinstance(value, dict) and "branches" in value:
             if not allow_branches:
                 raise SearchSpaceError(f"{where}.{key}: branches are not allowed here")
             params[key] = _branch(value, f"{where}.{key}")

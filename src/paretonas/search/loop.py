@@ -1,6 +1,14 @@
 """The worker loop, independent of what a trial does: run trials on ``study`` until it holds
 ``n_trials`` finished ones (complete, pruned or infeasible), recovering dead workers' trials.
 
+Exact counts: workers decide to start a trial from a count, and several can start one
+between the same count and the target. So a new trial first claims its place: trial numbers
+are handed out in order by the storage, and a trial goes on only when fewer than
+``n_trials`` trials with smaller numbers are finished or running. Otherwise it is a
+*surplus* trial: it ends FAIL with reason "surplus" before anything is sampled or trained
+(at most workers - 1 of them, at the end of a study), and it counts neither as finished nor
+against ``search.max_failures``.
+
 It imports no torch, so load tests can drive it with a trivial objective.
 """
 
@@ -22,6 +30,37 @@ from paretonas.search.lease import Lease, reclaim_expired, reclaim_heartbeatless
 _logger = logging.getLogger(__name__)
 
 Objective = Callable[[optuna.Trial], float | list[float]]
+
+
+SURPLUS = "surplus"
+
+
+class SurplusTrial(Exception):
+    """This trial would take the study past its target: it stops before it samples."""
+
+    def __init__(self, number: int, message: str) -> None:
+        super().__init__(message)
+        self.number = number
+
+
+class _QuietSurplus(logging.Filter):
+    """Optuna logs a failed trial twice, once with its traceback; a surplus trial is no
+    error: one line says why it stopped."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.numbers: set[int] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], SurplusTrial):
+            surplus = record.exc_info[1]
+            self.numbers.add(surplus.number)
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.msg, record.args = "%s", (str(surplus),)
+            return True
+        message = record.getMessage()
+        return not any(message.startswith(f"Trial {n} failed with value") for n in self.numbers)
 
 
 class Terminated(KeyboardInterrupt):
@@ -53,9 +92,29 @@ def count_states(study: optuna.Study) -> dict[str, int]:
 
 
 _COUNT_SQL = "SELECT state, COUNT(*) FROM trials WHERE study_id = :study GROUP BY state"
+_BEFORE_SQL = (
+    "SELECT state, COUNT(*) FROM trials WHERE study_id = :study AND number < :number GROUP BY state"
+)
 
 
-def _count_in_database(study: optuna.Study) -> list[tuple[str, int]] | None:
+def claims_before(study: optuna.Study, number: int) -> int:
+    """Trials numbered below ``number`` that are finished (complete, pruned) or running:
+    the places taken before this trial's."""
+    counts = {state.name.lower(): 0 for state in TrialState}
+    grouped = _count_in_database(study, _BEFORE_SQL, number=number)
+    if grouped is not None:
+        for name, count in grouped:
+            counts[str(name).rsplit(".", 1)[-1].lower()] += count
+    else:
+        for trial in study.get_trials(deepcopy=False):
+            if trial.number < number:
+                counts[trial.state.name.lower()] += 1
+    return counts["complete"] + counts["pruned"] + counts["running"]
+
+
+def _count_in_database(
+    study: optuna.Study, sql: str = _COUNT_SQL, **params: int
+) -> list[tuple[str, int]] | None:
     """(state, count) rows straight from an RDB storage, or None (journal, in-memory, or a
     schema this query does not fit: then the caller counts the slow way)."""
     storage = getattr(study._storage, "_backend", study._storage)  # under _CachedStorage
@@ -65,7 +124,7 @@ def _count_in_database(study: optuna.Study) -> list[tuple[str, int]] | None:
 
     try:
         with storage.engine.connect() as connection:
-            rows = connection.execute(sqlalchemy.text(_COUNT_SQL), {"study": study._study_id})
+            rows = connection.execute(sqlalchemy.text(sql), {"study": study._study_id, **params})
             return [(state, int(count)) for state, count in rows]
     except sqlalchemy.exc.SQLAlchemyError as exc:
         if isinstance(exc, sqlalchemy.exc.OperationalError | sqlalchemy.exc.InterfaceError):
@@ -98,42 +157,68 @@ def run_until_done(
 
     def run_one(trial: optuna.Trial):
         current[:] = [trial]
+        taken = claims_before(study, trial.number)
+        if taken >= n_trials:
+            trial.set_user_attr(attrs.FAIL_REASON, SURPLUS)
+            raise SurplusTrial(
+                trial.number,
+                f"trial {trial.number}: surplus, stopped before sampling ({taken} trials "
+                f"before it are finished or running; the study asks for {n_trials})",
+            )
         lease = Lease(study, trial, heartbeat_interval, grace_period) if journal else None
         with lease or nullcontext():
             return objective(trial)
 
     callbacks = [on_trial] if on_trial else []
-    while True:
-        if journal:
-            reclaim_expired(study, grace_period)
-        counts = count_states(study)
-        finished = counts["complete"] + counts["pruned"]
-        if finished >= n_trials:
-            return "target reached"
-        if counts["fail"] > max_failures:
-            raise SearchError(
-                f"study {study.study_name}: {counts['fail']} failed trials > "
-                f"search.max_failures ({max_failures}); see each trial's metrics.json"
-            )
-        if should_stop is not None and (reason := should_stop()):
-            return reason
-        if finished + counts["running"] >= n_trials and counts["waiting"] == 0:
-            time.sleep(min(2.0, heartbeat_interval))  # others are finishing the rest
-            if not journal:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                    optuna.storages.fail_stale_trials(study)
-                reclaim_heartbeatless(study, grace_period)
-            continue
-        current.clear()
-        try:
-            study.optimize(
-                run_one, n_trials=1, catch=(Exception,), callbacks=callbacks, gc_after_trial=False
-            )
-        except Terminated:
-            if current:
-                requeue_terminated(study, current[0])
-            return "terminated"
+    quiet = _QuietSurplus()
+    optuna_logger = logging.getLogger("optuna.study._optimize")
+    optuna_logger.addFilter(quiet)
+    try:
+        while True:
+            if journal:
+                reclaim_expired(study, grace_period)
+            counts = count_states(study)
+            finished = counts["complete"] + counts["pruned"]
+            if finished >= n_trials:
+                return "target reached"
+            if counts["fail"] > max_failures and _failures(study) > max_failures:
+                raise SearchError(
+                    f"study {study.study_name}: {_failures(study)} failed trials > "
+                    f"search.max_failures ({max_failures}); see each trial's metrics.json"
+                )
+            if should_stop is not None and (reason := should_stop()):
+                return reason
+            if finished + counts["running"] >= n_trials and counts["waiting"] == 0:
+                time.sleep(min(2.0, heartbeat_interval))  # others are finishing the rest
+                if not journal:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                        optuna.storages.fail_stale_trials(study)
+                    reclaim_heartbeatless(study, grace_period)
+                continue
+            current.clear()
+            try:
+                study.optimize(
+                    run_one,
+                    n_trials=1,
+                    catch=(Exception,),
+                    callbacks=callbacks,
+                    gc_after_trial=False,
+                )
+            except Terminated:
+                if current:
+                    requeue_terminated(study, current[0])
+                return "terminated"
+    finally:
+        optuna_logger.removeFilter(quiet)
+
+
+def _failures(study: optuna.Study) -> int:
+    """Failed trials that count against ``search.max_failures`` (surplus ones do not)."""
+    return sum(
+        attrs.get(t, attrs.FAIL_REASON) != SURPLUS
+        for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
+    )
 
 
 def requeue_terminated(study: optuna.Study, trial: optuna.Trial) -> None:

@@ -9,7 +9,7 @@ import json
 import logging
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from paretonas.search.pruning import (
     rung_entries,
 )
 from paretonas.search.sampling import trials_at_start
-from paretonas.search.space import DataShape, SearchSpace
+from paretonas.search.space import DataShape, Sample, SearchSpace
 from paretonas.training import (
     Augment,
     EpochRecord,
@@ -47,7 +47,8 @@ _logger = logging.getLogger(__name__)
 
 @dataclass
 class SearchData:
-    """The search subsample and what training needs to read it."""
+    """The search subsample and what training needs to read it. ``augment`` is the default
+    policy (the config's ``data.augment``) that a space's ``hparams.augment`` overrides."""
 
     train: Split
     val: Split
@@ -138,12 +139,12 @@ def _run(
     attributes: dict[str, Any],
 ) -> list[float]:
     sample = ctx.space.sample(trial, ctx.data.shape)
-    hparams = HParams.from_dict(sample.hparams, f"trial {trial.number} hparams")
+    hparams, archived = effective_hparams(sample, ctx.data, f"trial {trial.number} hparams")
     spec_yaml = sample.spec.to_yaml()
-    key = config_hash(spec_yaml, sample.hparams)
+    key = config_hash(spec_yaml, archived)
     attributes.update({attrs.CONFIG_HASH: key, attrs.SPEC: spec_yaml})
-    archive.write_config(directory, sample.spec, sample.hparams)
-    record.update(hparams=sample.hparams, config_hash=key)
+    archive.write_config(directory, sample.spec, archived)
+    record.update(hparams=archived, config_hash=key)
 
     reused = _reuse(trial, key, ctx.objectives, attributes)
     if reused is not None:
@@ -176,7 +177,6 @@ def _run(
             hparams,
             mean=ctx.data.mean,
             std=ctx.data.std,
-            augment=ctx.data.augment,
             seed=seed,
             device=ctx.device,
             eval_steps=rungs.steps,
@@ -205,7 +205,7 @@ def _run(
     archive.write_weights(
         directory,
         sample.spec,
-        sample.hparams,
+        archived,
         result.best_state,
         {"best_step": best.step, "val_f1": best.val_f1},
     )
@@ -218,6 +218,22 @@ def _run(
         samples_per_second=result.samples_per_second,
     )
     return [values[o.name] for o in ctx.objectives]
+
+
+def effective_hparams(
+    sample: Sample, data: SearchData, source: str
+) -> tuple[HParams, dict[str, Any]]:
+    """What the trial trains with, and what its archive records so that finalize retrains
+    exactly that: the sampled values plus the input size the model was built for and the
+    whole augmentation policy (``data.augment`` with the sampled ``augment`` keys over it)."""
+    hparams = HParams.from_dict(sample.hparams, source, augment=data.augment)
+    height, width = sample.spec.input_size or data.shape.input_shape[1:]
+    if hparams.img_size is None and height == width:
+        hparams = replace(hparams, img_size=height)
+    archived = {**sample.hparams, "augment": hparams.augment.to_dict()}
+    if hparams.img_size is not None:
+        archived["img_size"] = hparams.img_size
+    return hparams, archived
 
 
 class Rungs:

@@ -8,13 +8,18 @@ Two model styles:
 - ``cell``: a stem, then three stages of ``n1, n2, n3`` normal cells separated by reduction
   cells (stride 2), widths ``width * growth**stage``.
 Every parameter name is scoped by its branch (``m2/InvertedResidualv3/kernel_size``).
+
+``hparams.img_size`` (searched or fixed) is drawn first: the model is sampled and built for
+that input size (the stride budget, the spec's ``input_size``), and training resizes the
+prepared images to it, which are only ever shrunk (``check_data``). ``hparams.augment`` is a
+group: each policy key fixed or searched (``augment/cutout``).
 """
 
 from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +30,13 @@ from paretonas.search.distributions import (
     Branch,
     CategoricalParam,
     Fixed,
+    Group,
     Param,
     SearchSpaceError,
     parse_param,
     parse_params,
 )
-from paretonas.search.space_checks import check_hparams, check_modules_build
+from paretonas.search.space_checks import check_hparams, check_modules_build, drawable
 from paretonas.yamlio import read_yaml
 
 # fmt: off
@@ -46,6 +52,8 @@ _REQUIRED = {
     "cell": {"style", "stem", "n", "width", "normal", "reduction", "modules"},
 }
 _STEM_KEYS = {"out_channels", "kernel_size", "stride", "activation"}
+_HPARAM_GROUPS = ("augment",)  # hparams keys holding a mapping (HParams.augment)
+IMG_SIZE = "img_size"  # drawn before the model, which is built for it
 
 
 @dataclass(frozen=True)
@@ -77,7 +85,10 @@ class SearchSpace:
             if key not in data:
                 raise SearchSpaceError(f"{source}: missing top-level key {key!r}")
         self.model = _parse_model(data["model"], f"{source}: model")
-        self.hparams = parse_params(data["hparams"], f"{source}: hparams", allow_branches=True)
+        self.hparams = parse_params(
+            data["hparams"], f"{source}: hparams", allow_branches=True, groups=_HPARAM_GROUPS
+        )
+        _img_size_on_top(self.hparams, f"{source}: hparams")
         check_hparams(self.hparams, f"{source}: hparams")
         complete = _with_channels_16 if self.model["style"] == "cell" else (lambda m, a: a)
         check_modules_build(self.model, f"{source}: model.modules", complete)
@@ -86,8 +97,22 @@ class SearchSpace:
     def from_yaml(cls, path: str | os.PathLike) -> SearchSpace:
         return cls(read_yaml(path, SearchSpaceError), str(path))
 
+    def check_data(self, data: DataShape, where: str) -> None:
+        """Refuse an ``img_size`` the prepared images (``data``, described by ``where``) cannot
+        serve: a trial only ever shrinks them (upsampling adds no detail, only cost)."""
+        param = self.hparams.get(IMG_SIZE)
+        sizes = [] if param is None else [v for v in drawable(param) if v is not None]
+        if sizes:
+            _check_size(max(sizes), data, f"{self.source}: hparams.{IMG_SIZE}", where)
+
     def sample(self, trial: optuna.Trial, data: DataShape) -> Sample:
-        """Draw a model spec and hyperparameters through ``trial``'s suggest calls."""
+        """Draw a model spec and hyperparameters through ``trial``'s suggest calls; with
+        ``hparams.img_size``, the model is drawn and built for that input size."""
+        param = self.hparams.get(IMG_SIZE)
+        size = None if param is None else param.sample(trial, IMG_SIZE)
+        if size is not None:
+            _check_size(size, data, f"{self.source}: hparams.{IMG_SIZE}", "the prepared data")
+            data = replace(data, input_shape=(data.input_shape[0], size, size))
         rows = _sample_model(self.model, trial, data)
         spec = ModelSpec.from_dict(
             {
@@ -99,11 +124,38 @@ class SearchSpace:
             },
             source=f"trial {trial.number}",
         )
-        return Sample(spec, sample_hparams(self.hparams, trial))
+        rest = {key: value for key, value in self.hparams.items() if key != IMG_SIZE}
+        hparams = sample_hparams(rest, trial)
+        return Sample(spec, hparams if size is None else {IMG_SIZE: size, **hparams})
 
 
-def sample_hparams(params: dict[str, Param | Branch], trial: optuna.Trial) -> dict[str, Any]:
-    """Flatten branches: ``optimizer: sgd`` plus sgd's own ``lr``, ``momentum``..."""
+def _check_size(size: int, data: DataShape, what: str, where: str) -> None:
+    height, width = data.input_shape[1:]
+    if size > min(height, width):
+        raise SearchSpaceError(
+            f"{what}: {size} is larger than the prepared images ({height}x{width}, {where}); "
+            f"images are only ever shrunk: prepare them at data.img_size: {size} or more "
+            f"(imagefolder), or search sizes up to {min(height, width)}"
+        )
+
+
+def _img_size_on_top(params: dict[str, Param | Branch | Group], where: str) -> None:
+    """img_size cannot sit in a branch: the model is built for it before branches are drawn."""
+    branches = {key: param for key, param in params.items() if isinstance(param, Branch)}
+    for key, param in branches.items():
+        for option, sub in param.options.items():
+            if IMG_SIZE in sub:
+                raise SearchSpaceError(
+                    f"{where}.{key}.branches.{option}.{IMG_SIZE}: img_size belongs at the top "
+                    f"of hparams (the model is built for it before any branch is drawn)"
+                )
+
+
+def sample_hparams(
+    params: dict[str, Param | Branch | Group], trial: optuna.Trial
+) -> dict[str, Any]:
+    """Flatten branches: ``optimizer: sgd`` plus sgd's own ``lr``, ``momentum``...; a group
+    (``augment``) samples to a mapping."""
     out: dict[str, Any] = {}
     for key, param in params.items():
         if isinstance(param, Branch):

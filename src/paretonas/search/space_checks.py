@@ -17,6 +17,7 @@ from paretonas.search.distributions import (
     CategoricalParam,
     Fixed,
     FloatParam,
+    Group,
     IntParam,
     Param,
     SearchSpaceError,
@@ -42,7 +43,7 @@ def first(param: Param) -> Any:
     return drawable(param)[0]
 
 
-def check_hparams(params: dict[str, Param | Branch], where: str) -> None:
+def check_hparams(params: dict[str, Param | Branch | Group], where: str) -> None:
     """Every key is a training hyperparameter and every drawable value is accepted."""
     from paretonas.training import HParams
 
@@ -64,6 +65,11 @@ def check_hparams(params: dict[str, Param | Branch], where: str) -> None:
                     for value in drawable(sub_param):  # as drawn: within its branch
                         at = f"{where}.{key}.branches.{option}.{sub_key}"
                         check(sub_key, value, at, {key: option})
+        elif isinstance(param, Group):  # each member's values, the others at their defaults
+            check(key, {}, f"{where}.{key}")
+            for sub_key, sub_param in param.params.items():
+                for value in drawable(sub_param):
+                    check(key, {sub_key: value}, f"{where}.{key}.{sub_key}")
         else:
             for value in drawable(param):
                 check(key, value, f"{where}.{key}")

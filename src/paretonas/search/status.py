@@ -29,6 +29,7 @@ from optuna.trial import FrozenTrial
 from paretonas import pareto
 from paretonas.objectives import Objective
 from paretonas.search import attrs
+from paretonas.search.loop import SURPLUS
 from paretonas.search.progress import duration, eta_seconds, per_minute
 from paretonas.search.storage import redact
 from paretonas.search.study import StudyError, StudyRecord, objectives_of, open_study, read_record
@@ -61,9 +62,10 @@ class Status:
 
     @property
     def counts(self) -> dict[str, int]:
-        """Trials per outcome (``attrs.OUTCOMES``)."""
-        found = self.trials["outcome"].value_counts()
-        return {outcome: int(found.get(outcome, 0)) for outcome in attrs.OUTCOMES}
+        """Trials per outcome (``attrs.OUTCOMES``), and ``surplus``: trials that ended FAIL
+        before sampling because the target was taken (``search.loop``), not failures."""
+        found = _outcomes(self.trials).value_counts()
+        return {outcome: int(found.get(outcome, 0)) for outcome in (*attrs.OUTCOMES, SURPLUS)}
 
     @property
     def done(self) -> int:
@@ -91,7 +93,13 @@ class Status:
 
     @property
     def failures(self) -> pd.DataFrame:
-        return self.trials[self.trials["outcome"] == "fail"]
+        return self.trials[_outcomes(self.trials) == "fail"]
+
+
+def _outcomes(trials: pd.DataFrame) -> pd.Series:
+    """Each trial's outcome, a surplus trial's as ``surplus``."""
+    surplus = (trials["outcome"] == "fail") & (trials["reason"] == SURPLUS)
+    return trials["outcome"].mask(surplus, SURPLUS)
 
 
 class StatusReader:
@@ -220,7 +228,7 @@ class StatusReader:
                 {
                     "worker": worker,
                     "done": int(mine["outcome"].isin(DONE).sum()),
-                    "failed": int((mine["outcome"] == "fail").sum()),
+                    "failed": int((_outcomes(mine) == "fail").sum()),
                     "running": running,
                     "last_seen_s": last,
                     "state": state,
@@ -302,7 +310,8 @@ def render(status: Status) -> str:
         f"storage   {status.where}",
         f"trials    {done} done ({counts['complete']} complete, {counts['infeasible']} "
         f"infeasible, {counts['pruned']} pruned); {counts['running']} running, "
-        f"{counts['waiting']} waiting, {counts['fail']} failed",
+        f"{counts['waiting']} waiting, {counts['fail']} failed"
+        + (f"; {counts[SURPLUS]} surplus (not failures)" if counts[SURPLUS] else ""),
     ]
     if status.target is not None and status.done >= status.target:
         lines.append("speed     " + _speed(status) + "; the search is done")

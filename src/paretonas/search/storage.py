@@ -20,7 +20,7 @@ import sqlalchemy
 from optuna.storages import BaseStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.storages.journal import JournalFileBackend, JournalStorage
 
-from paretonas.errors import ConfigError
+from paretonas.errors import ConfigError, StorageError
 
 _logger = logging.getLogger(__name__)
 
@@ -48,9 +48,14 @@ class StorageInfo:
         return None
 
 
-def redact(url: str) -> str:
-    """``postgresql://user:secret@host/db`` -> ``postgresql://user:***@host/db``."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+_CREDENTIALS = re.compile(r"([^:/@\s'\"]+:)[^@/\s'\"]*@")
+
+
+def redact(text: str) -> str:
+    """``postgresql://user:secret@host/db`` -> ``postgresql://user:***@host/db``; also a
+    ``user:secret@host`` without a scheme (a URL the parser rejects), and anywhere inside
+    a longer message."""
+    return _CREDENTIALS.sub(r"\1***@", text)
 
 
 def resolve_storage(
@@ -63,6 +68,7 @@ def resolve_storage(
     if url:
         if url.startswith(("postgresql://", "postgresql+")):
             _require_postgres_driver(url)
+            _check_url(url, env_var)
             return StorageInfo("postgresql", url, redact(url), heartbeat=True, env=env_var)
         if url.startswith("sqlite:///"):
             return StorageInfo("sqlite", url, url, heartbeat=True, env=env_var)
@@ -119,6 +125,15 @@ def refuse_network_filesystem(study_dir: Path, mounts: str | None = None) -> Non
         )
 
 
+def _check_url(url: str, env_var: str) -> None:
+    """A URL SQLAlchemy cannot parse (a port like ``54x2``) is one line, password hidden."""
+    try:
+        sqlalchemy.engine.make_url(url).port  # noqa: B018 (parsing the port is the check)
+    except (ValueError, sqlalchemy.exc.ArgumentError) as exc:
+        reason = redact(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__
+        raise ConfigError(f"${env_var}: malformed URL {redact(url)!r}: {reason}") from None
+
+
 def _require_postgres_driver(url: str) -> None:
     driver = "psycopg" if url.startswith("postgresql+psycopg:") else "psycopg2"
     if importlib.util.find_spec(driver) is None:
@@ -154,8 +169,10 @@ def open_storage(
                 )
             break
         except Exception as exc:
-            if attempt == 5:
-                raise
+            if attempt == 5 or _permanent(exc):
+                raise StorageError(
+                    f"{info.redacted}: cannot open the study's storage: {_reason(exc)}"
+                ) from None
             _logger.info("storage %s not ready (%s); retrying", info.redacted, type(exc).__name__)
             time.sleep(0.2 * 2**attempt)
     if info.kind == "sqlite":
@@ -164,6 +181,21 @@ def open_storage(
         sqlalchemy.event.listen(storage.engine, "connect", _sqlite_synchronous_normal)
         storage.engine.dispose()  # pooled connections reconnect with the pragma
     return storage
+
+
+def _reason(exc: BaseException) -> str:
+    """The first line that says something of a driver's error, password hidden."""
+    cause = getattr(exc, "orig", None) or exc
+    lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
+    return redact(lines[0] if lines else type(cause).__name__)
+
+
+def _permanent(exc: BaseException) -> bool:
+    """Errors retrying cannot fix (the race between workers creating tables can)."""
+    text = str(getattr(exc, "orig", None) or exc)
+    return "password authentication failed" in text or (
+        "database" in text and "does not exist" in text
+    )
 
 
 def _sqlite_synchronous_normal(connection: Any, _record: Any) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import optuna
+from optuna.storages import BaseStorage
 
 from paretonas import __version__
 from paretonas.errors import ConfigError
@@ -199,6 +200,14 @@ def open_study(location: str | os.PathLike) -> optuna.Study:
     """Open an existing study, never creating one: ``location`` is a ``study.json`` (the live
     study) or a SQLite file holding one study (the search stage's snapshot). A missing file or
     study is a StudyError naming it."""
+    storage, name, _ = open_study_storage(location)
+    return optuna.load_study(study_name=name, storage=storage)
+
+
+def open_study_storage(location: str | os.PathLike) -> tuple[BaseStorage, str, StorageInfo]:
+    """The storage of an existing study (as ``open_study`` finds it), the study's name, and
+    where it lives (``info.redacted`` is safe to show): for readers that need the storage
+    itself, such as the dashboard."""
     path = Path(location)
     if path.suffix == ".json":
         record = read_record(path)
@@ -212,17 +221,18 @@ def open_study(location: str | os.PathLike) -> optuna.Study:
         if name is None:
             raise StudyError(f"{path}: no such file (a study snapshot or a study.json)")
         raise StudyError(f"{where}: no storage at {info.file}")
+    storage = open_storage(info)
+    if name is None:
+        summaries = optuna.get_all_study_summaries(storage, include_best_trial=False)
+        if len(summaries) != 1:
+            found = [s.study_name for s in summaries]
+            raise StudyError(f"{path}: expected one study, found {found}")
+        name = summaries[0].study_name
     try:
-        storage = open_storage(info)
-        if name is None:
-            summaries = optuna.get_all_study_summaries(storage, include_best_trial=False)
-            if len(summaries) != 1:
-                found = [s.study_name for s in summaries]
-                raise StudyError(f"{path}: expected one study, found {found}")
-            name = summaries[0].study_name
-        return optuna.load_study(study_name=name, storage=storage)
+        storage.get_study_id_from_name(name)
     except KeyError:
         raise StudyError(f"{where}: no such study in {info.redacted}") from None
+    return storage, name, info
 
 
 def objectives_of(study: optuna.Study) -> list[Objective]:
@@ -249,6 +259,7 @@ __all__ = [
     "new_record",
     "objectives_of",
     "open_study",
+    "open_study_storage",
     "read_record",
     "study_name",
     "write_record",

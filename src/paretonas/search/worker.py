@@ -23,7 +23,7 @@ import optuna
 import torch
 
 from paretonas.chance import learned_nothing, nothing_learned_message
-from paretonas.data import load_manifest, load_split
+from paretonas.data import MANIFEST, load_manifest, load_split
 from paretonas.errors import SearchError
 from paretonas.objectives import parse_objectives
 from paretonas.search import attrs
@@ -124,10 +124,16 @@ def start_study(
 ) -> StudyRecord:
     """The search stage's first step: name the study of this space, data, objectives,
     constraints and seed; create it (once, before the workers race); write ``study_json`` and
-    a copy inside the study directory."""
+    a copy inside the study directory. A space whose ``img_size`` the prepared images cannot
+    serve stops here, before any trial."""
     manifest = load_manifest(data_dir)
+    searched = load_space(space)
+    searched.check_data(
+        DataShape(tuple(manifest["input_shape"]), manifest["num_classes"]),
+        str(Path(data_dir) / MANIFEST),
+    )
     payload = identity_payload(
-        load_space(space).raw, manifest, parse_objectives(objectives), dict(constraints), seed
+        searched.raw, manifest, parse_objectives(objectives), dict(constraints), seed
     )
     record = new_record(study_json, payload, storage, storage_env)
     study = create_study(record)

@@ -1,13 +1,20 @@
 """In-memory training and evaluation of image classifiers on uint8 tensors.
 
-``fit`` trains on a ``Split`` (uint8 N x C x H x W, int64 labels) with per-batch
-normalization and vectorized augmentation, evaluates on val every epoch and keeps the best
-epoch by macro F1; ``evaluate`` reports loss, accuracy, F1, confusion matrix and per-class
-figures.
+``fit`` trains on a ``Split`` (uint8 N x C x H x W, int64 labels), resized once to
+``HParams.img_size``, with per-batch normalization and vectorized augmentation
+(``HParams.augment``), evaluates on val every epoch and keeps the best epoch by macro F1;
+``evaluate`` reports loss, accuracy, F1, confusion matrix and per-class figures.
 """
 
 from __future__ import annotations
 
+from paretonas.training._augment import (
+    augment_batch,
+    color_jitter,
+    cutout,
+    horizontal_flip,
+    random_crop,
+)
 from paretonas.training._config import OPTIMIZERS, SCHEDULES, Augment, HParams
 from paretonas.training._device import Precision, resolve_device
 from paretonas.training._evaluate import (
@@ -19,14 +26,7 @@ from paretonas.training._evaluate import (
 )
 from paretonas.training._loop import EpochRecord, FitResult, TrainingDiverged, budget_steps, fit
 from paretonas.training._optim import make_optimizer, make_scheduler
-from paretonas.training._tensors import (
-    DeviceImages,
-    Split,
-    augment_batch,
-    horizontal_flip,
-    normalization,
-    random_crop,
-)
+from paretonas.training._tensors import DeviceImages, Split, normalization, resize_images
 
 __all__ = [
     "OPTIMIZERS",
@@ -43,6 +43,8 @@ __all__ = [
     "TrainingDiverged",
     "augment_batch",
     "budget_steps",
+    "color_jitter",
+    "cutout",
     "evaluate",
     "f1_noise",
     "fit",
@@ -52,5 +54,6 @@ __all__ = [
     "make_scheduler",
     "normalization",
     "random_crop",
+    "resize_images",
     "resolve_device",
 ]

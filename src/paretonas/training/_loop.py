@@ -23,11 +23,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from paretonas.training._augment import augment_batch
 from paretonas.training._config import Augment, HParams
 from paretonas.training._device import Precision, resolve_device
 from paretonas.training._evaluate import macro_f1, predict
 from paretonas.training._optim import make_optimizer, make_scheduler
-from paretonas.training._tensors import DeviceImages, Split, augment_batch
+from paretonas.training._tensors import DeviceImages, Split
 
 _logger = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ def fit(
     *,
     mean: Sequence[float],
     std: Sequence[float],
-    augment: Augment = Augment(),  # noqa: B008 (frozen, so a shared default is safe)
+    augment: Augment | None = None,
     seed: int = 0,
     device: str | torch.device = "auto",
     eval_steps: Sequence[int] = (),
@@ -117,7 +118,9 @@ def fit(
     on_eval: Callable[[EpochRecord], str | None] | None = None,
 ) -> FitResult:
     """Train ``model`` on ``train`` for the budget of ``hparams`` (``steps``, or ``epochs``),
-    evaluating on ``val`` at the end of each epoch (or, for a budget longer than
+    both splits first resized to ``hparams.img_size`` (once, when it is set and differs),
+    training batches augmented by ``augment`` (None: ``hparams.augment``), evaluating on
+    ``val`` at the end of each epoch (or, for a budget longer than
     ``EVALUATIONS`` epochs, that many times evenly), at each step of ``eval_steps`` inside
     the budget, and at the last step. ``restarts`` (the pruning rungs) restart the
     learning-rate schedule there (``make_scheduler``): each rung then sees an annealed model.
@@ -131,6 +134,9 @@ def fit(
     loss becomes NaN or infinite.
     """
     started = time.perf_counter()
+    augment = hparams.augment if augment is None else augment
+    if hparams.img_size is not None:
+        train, val = train.resized(hparams.img_size), val.resized(hparams.img_size)
     resolved = resolve_device(device)
     precision = Precision.for_device(resolved)
     model.to(resolved, memory_format=precision.memory_format)
@@ -281,7 +287,7 @@ class _EpochLoop:
             index = self.order[batch * self.batch_size : (batch + 1) * self.batch_size]
             inputs = images.take(index)
             if augment.enabled:
-                inputs = augment_batch(inputs, augment, self.generator, images.fill)
+                inputs = augment_batch(inputs, augment, self.generator, images.fill, images.scale)
                 if channels_last:
                     inputs = inputs.contiguous(memory_format=torch.channels_last)
             with self.autocast:

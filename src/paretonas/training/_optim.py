@@ -14,12 +14,21 @@ from paretonas.training._config import HParams
 def make_optimizer(
     parameters: Iterable[torch.nn.Parameter], hparams: HParams
 ) -> torch.optim.Optimizer:
-    """Adam, AdamW or SGD (momentum, optional Nesterov); weight decay on every parameter."""
+    """Adam, AdamW, SGD (momentum, optional Nesterov) or RMSprop (``alpha``, momentum);
+    weight decay on every parameter."""
     params = [p for p in parameters if p.requires_grad]
     if hparams.optimizer == "adam":
         return torch.optim.Adam(params, lr=hparams.lr, weight_decay=hparams.weight_decay)
     if hparams.optimizer == "adamw":
         return torch.optim.AdamW(params, lr=hparams.lr, weight_decay=hparams.weight_decay)
+    if hparams.optimizer == "rmsprop":
+        return torch.optim.RMSprop(
+            params,
+            lr=hparams.lr,
+            alpha=hparams.alpha,
+            momentum=hparams.momentum,
+            weight_decay=hparams.weight_decay,
+        )
     return torch.optim.SGD(
         params,
         lr=hparams.lr,

@@ -1,8 +1,9 @@
 """In-memory splits and their batches: uint8 NCHW on the device, normalized per batch or once.
 
 No per-sample work anywhere: a batch is one ``index_select`` with a slice of a permutation,
-normalization one fused multiply-add, and augmentation a few batched tensor ops that draw
-their randomness from the caller's ``torch.Generator`` (never the global RNG).
+normalization one fused multiply-add, a resize to a trial's input size one batched
+``interpolate`` per split (``Split.resized``), and augmentation (``_augment.py``) a few batched
+tensor ops.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
+from torch.nn import functional
 
 from paretonas.errors import ConfigError, DataError
-from paretonas.training._config import Augment
 
 _logger = logging.getLogger(__name__)
 
@@ -49,6 +50,32 @@ class Split:
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    def resized(self, size: int | tuple[int, int]) -> Split:
+        """This split with its images at ``size`` (``resize_images``); itself when they are."""
+        images = resize_images(self.images, size)
+        return self if images is self.images else Split(images, self.labels)
+
+
+def resize_images(images: torch.Tensor, size: int | tuple[int, int]) -> torch.Tensor:
+    """uint8 N x C x H x W ``images`` at ``size`` (height, width; an int: square): bilinear,
+    antialiased when shrinking (as Pillow's resize, which the data stage uses), rounded back
+    to uint8; the same tensor when the size already matches. Converted in chunks, so the float
+    copy stays small whatever the split's size."""
+    height, width = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+    if tuple(images.shape[-2:]) == (height, width):
+        return images
+    shrink = height < images.shape[-2] or width < images.shape[-1]
+    out = torch.empty(
+        (len(images), images.shape[1], height, width), dtype=torch.uint8, device=images.device
+    )
+    for start in range(0, len(images), _CHUNK):
+        chunk = images[start : start + _CHUNK].to(torch.float32)
+        resized = functional.interpolate(
+            chunk, size=(height, width), mode="bilinear", align_corners=False, antialias=shrink
+        )
+        out[start : start + _CHUNK] = resized.round_().clamp_(0, 255).to(torch.uint8)
+    return out
 
 
 def normalization(
@@ -139,48 +166,3 @@ def _fits(nbytes: int, device: torch.device) -> bool:
         free, _total = torch.cuda.mem_get_info(device)
         return nbytes <= PRENORMALIZE_MAX_GPU_FRACTION * free
     return nbytes <= PRENORMALIZE_MAX_BYTES
-
-
-def random_crop(
-    images: torch.Tensor,
-    padding: int,
-    generator: torch.Generator,
-    fill: torch.Tensor | float = 0.0,
-) -> torch.Tensor:
-    """Pad every image by ``padding`` (with ``fill``, per channel) and cut each back to size
-    at its own random offset: one batched gather, no per-sample loop."""
-    if padding <= 0:
-        return images
-    n, c, h, w = images.shape
-    device = images.device
-    fill = torch.as_tensor(fill, dtype=images.dtype, device=device).reshape(-1, 1, 1)
-    padded = fill.expand(c, h + 2 * padding, w + 2 * padding).repeat(n, 1, 1, 1)
-    padded[:, :, padding : padding + h, padding : padding + w] = images
-    offsets = torch.randint(0, 2 * padding + 1, (2, n), generator=generator, device=device)
-    rows = (offsets[0].view(n, 1) + torch.arange(h, device=device)).view(n, 1, h, 1)
-    cols = (offsets[1].view(n, 1) + torch.arange(w, device=device)).view(n, 1, 1, w)
-    samples = torch.arange(n, device=device).view(n, 1, 1, 1)
-    channels = torch.arange(c, device=device).view(1, c, 1, 1)
-    return padded[samples, channels, rows, cols]
-
-
-def horizontal_flip(
-    images: torch.Tensor, generator: torch.Generator, probability: float = 0.5
-) -> torch.Tensor:
-    """Mirror each image left-right with ``probability``: one mask, one ``torch.where``."""
-    mask = torch.rand(len(images), generator=generator, device=images.device) < probability
-    return torch.where(mask.view(-1, 1, 1, 1), images.flip(-1), images)
-
-
-def augment_batch(
-    images: torch.Tensor,
-    augment: Augment,
-    generator: torch.Generator,
-    fill: torch.Tensor | float = 0.0,
-) -> torch.Tensor:
-    """Apply ``augment`` to a batch (crop first, then flip); labels are unchanged by both."""
-    if augment.random_crop_padding:
-        images = random_crop(images, augment.random_crop_padding, generator, fill)
-    if augment.horizontal_flip:
-        images = horizontal_flip(images, generator)
-    return images
