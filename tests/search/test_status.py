@@ -404,5 +404,6 @@ def test_status_of_a_postgresql_study(fresh_database, tmp_path, digits_dir, monk
     )
     last = denied.stderr.strip().splitlines()[-1]  # after the logged retries
     assert denied.returncode == 2 and "Traceback" not in denied.stderr
-    assert last.startswith("paretonas status: error: storage postgresql: postgresql://optuna:***@")
+    assert last.startswith("paretonas status: error: ") and "postgresql://optuna:***@" in last
+    assert "password authentication failed" in last
     assert "wrong-secret" not in denied.stderr and "optuna-secret" not in denied.stderr
