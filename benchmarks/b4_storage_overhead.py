@@ -60,7 +60,7 @@ import optuna
 from benchmarks.common import REPO, SPACE, write_json
 from paretonas.config import validate_config
 from paretonas.objectives import from_names
-from paretonas.search.loop import count_states, run_until_done
+from paretonas.search.loop import count_outcomes, run_until_done
 from paretonas.search.sampling import make_sampler
 from paretonas.search.storage import StorageInfo, resolve_storage
 from paretonas.search.study import StudyRecord
@@ -127,7 +127,7 @@ def worker(config: dict, handle: StudyRecord, worker_id: int, barrier: Any, queu
                 "trials": len(ran),
                 "last": max(ran, default=None),
                 "exited": exited,
-                "states": count_states(study),
+                "states": count_outcomes(study),
             }
         )
     except BaseException as exc:
@@ -320,7 +320,7 @@ def run_real_arm(
             optuna.delete_study(study_name=record.name, storage=url)
     finally:
         os.environ.pop(RESOLVE_ENV, None)
-    counts = count_states(study)
+    counts = count_outcomes(study)
     done = counts["complete"] + counts["pruned"]
     wall = last - start
     build_ms = 1000 * sum(r["build_s"] for r in reports) / max(done, 1)

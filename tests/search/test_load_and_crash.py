@@ -63,12 +63,15 @@ def test_kill_9_mid_trial_then_rerun(tmp_path, digits_dir, kind):
 
     study = None
     deadline = time.time() + 120
-    while time.time() < deadline:  # wait for: >= 1 finished trial and one running
+    while time.time() < deadline:  # wait for: >= 1 finished trial and one training
         time.sleep(0.3)
         study = load(config)
-        states = [t.state for t in study.get_trials(deepcopy=False)]
+        trials = study.get_trials(deepcopy=False)
+        states = [t.state for t in trials]
         if TrialState.COMPLETE in states and states[-1] == TrialState.RUNNING:
-            break
+            archived = attrs.get(trials[-1], attrs.ARCHIVE)  # its parameters are all drawn
+            if archived and (Path(archived) / "hparams.yaml").is_file():
+                break
     assert study is not None, "the worker never started a study"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()

@@ -48,4 +48,9 @@ def test_own_data_example_runs_the_data_stage(project):
     manifest = json.loads(project.path("results", "my_images", "data", "manifest.json").read_text())
     assert manifest["input_shape"] == [3, 32, 32]
     assert manifest["counts"]["all"]["total"] == 48
-    assert manifest["augment"] == {"random_crop_padding": 2, "horizontal_flip": True}
+    augment = manifest["augment"]  # the example's policy; the other keys keep their defaults
+    assert {k: augment[k] for k in ("random_crop_padding", "horizontal_flip")} == {
+        "random_crop_padding": 2,
+        "horizontal_flip": True,
+    }
+    assert augment["color_jitter"] == 0.0 and augment["cutout"] == 0

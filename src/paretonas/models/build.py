@@ -195,9 +195,10 @@ def _warn_kernel_larger_than_map(
     kernel = args.get("kernel_size")
     if len(in_shape) != 3 or not isinstance(kernel, int) or isinstance(kernel, bool):
         return
-    key = (spec.source, index, kernel, tuple(in_shape[1:]))
+    key = (index, kernel, tuple(in_shape[1:]))
     if kernel > min(in_shape[1:]) and key not in _WARNED:
-        _WARNED.add(key)  # once per model row and map size in a process (searches rebuild)
+        _WARNED.add(key)  # once per row, kernel and map size in a process: a search's
+        # workers build hundreds of models and say it a handful of times
         _logger.warning(
             "%s: kernel_size %d is larger than its %dx%d input map (mostly padding)",
             spec.where(index),

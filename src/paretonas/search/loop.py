@@ -76,6 +76,14 @@ def raise_terminated(signum: int, frame: object) -> None:
 TrialCallback = Callable[[optuna.Study, optuna.trial.FrozenTrial], None]
 
 
+def count_outcomes(study: optuna.Study) -> dict[str, int]:
+    """``count_states`` with the surplus trials apart: "fail" counts real failures only."""
+    counts = count_states(study)
+    counts["surplus"] = counts["fail"] - failures(study) if counts["fail"] else 0
+    counts["fail"] -= counts["surplus"]
+    return counts
+
+
 def count_states(study: optuna.Study) -> dict[str, int]:
     """Trials per state (lower-case names). The loop asks before every trial, so on an RDB
     storage this is one ``GROUP BY`` on Optuna's ``trials`` table instead of loading every
@@ -181,9 +189,9 @@ def run_until_done(
             finished = counts["complete"] + counts["pruned"]
             if finished >= n_trials:
                 return "target reached"
-            if counts["fail"] > max_failures and _failures(study) > max_failures:
+            if counts["fail"] > max_failures and failures(study) > max_failures:
                 raise SearchError(
-                    f"study {study.study_name}: {_failures(study)} failed trials > "
+                    f"study {study.study_name}: {failures(study)} failed trials > "
                     f"search.max_failures ({max_failures}); see each trial's metrics.json"
                 )
             if should_stop is not None and (reason := should_stop()):
@@ -213,8 +221,9 @@ def run_until_done(
         optuna_logger.removeFilter(quiet)
 
 
-def _failures(study: optuna.Study) -> int:
+def failures(study: optuna.Study) -> int:
     """Failed trials that count against ``search.max_failures`` (surplus ones do not)."""
+    # reads the failed trials only: called when the cheap count says there are too many
     return sum(
         attrs.get(t, attrs.FAIL_REASON) != SURPLUS
         for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))

@@ -27,7 +27,12 @@ from paretonas.data import MANIFEST, load_manifest, load_split
 from paretonas.errors import SearchError
 from paretonas.objectives import parse_objectives
 from paretonas.search import attrs
-from paretonas.search.loop import count_states, raise_terminated, run_until_done
+from paretonas.search.loop import (
+    count_outcomes,
+    count_states,
+    raise_terminated,
+    run_until_done,
+)
 from paretonas.search.objective import SearchData, TrialContext, objective
 from paretonas.search.progress import per_minute, progress_line
 from paretonas.search.pruning import SuccessiveHalving, single_objective_pruner
@@ -312,7 +317,7 @@ def _run_worker(
         "study": record.name,
         "trials": ran,
         "states": {s: sum(1 for t in ran if t["state"] == s) for s in states},
-        "study_states": count_states(study),
+        "study_states": count_outcomes(study),
         "ended": ended,
         "wall_seconds": round(time.time() - started, 3),
     }
