@@ -9,10 +9,12 @@ Method:
    MNIST trial ~1-2 min on this 2-core machine; ``--epochs 0`` keeps the space's), with a
    seeded RandomSampler on a throwaway in-memory study (``SearchSpace.sample``; duplicates by
    the objective's config hash are redrawn, so no trial is ever "reused" instead of trained).
-3. Per arm (1 worker, then 2 workers): a fresh ``results_dir`` (fresh SQLite study), the study
-   created by ``paretonas.search.worker.open_study`` and every parameter set enqueued in the
-   same order, ``pruning.mode: off`` and ``search.n_trials`` = N, so both arms train
-   exactly the same trials (trial i gets parameter set i and the same training seed).
+3. Per arm (1 worker, then 2 workers, one torch thread each; then 1 worker of 2 threads,
+   ``search.threads_per_worker: 2``, the other way to use 2 cores): a fresh ``results_dir``
+   (fresh SQLite study), the study created by ``paretonas.search.worker.open_study`` and
+   every parameter set enqueued in the same order, ``pruning.mode: off`` and
+   ``search.n_trials`` = N, so every arm trains exactly the same trials (trial i gets
+   parameter set i and the same training seed).
    The arm runs as real ``paretonas search-worker`` processes; wall time is from launch until
    all of them exit (Python + torch start-up and the last worker's end-of-study poll, up to
    2 s, included, as a user pays them).
@@ -22,6 +24,7 @@ start to last trial end: start-up excluded), the summed per-trial seconds (Optun
 durations) and busy = summed trial seconds / (wall x workers). The summed trial seconds going
 up from 1 to 2 workers is contention (2 trainings sharing 2 cores, memory bandwidth); a low
 busy fraction is idle time (start-up, waiting). Goal: 2-worker / 1-worker trials/hour >= 1.8.
+Also printed: 2 workers x 1 thread / 1 worker x 2 threads trials/hour (which to choose).
 
 Both arms are checked to hold N complete trials with the same parameters per trial number.
 Usage::
@@ -61,6 +64,9 @@ DATA = {  # the config's data section per --data choice
     "digits": {},  # the built-in default: scikit-learn's 8x8 digits
 }
 SPACE = REPO / "config" / "search_space.yaml"
+# (workers, torch threads each): 1 then 2 workers of one thread (the scaling goal), then the
+# arm a user chooses between on 2 cores: 1 worker of 2 threads
+ARMS = ((1, 1), (2, 1), (1, 2))
 GOAL_RATIO = 1.8
 
 
@@ -77,7 +83,13 @@ def space_file(work: Path, epochs: int | None) -> Path:
 
 
 def arm_config(
-    results_dir: Path, space: Path, data: dict, n_trials: int, workers: int, seed: int
+    results_dir: Path,
+    space: Path,
+    data: dict,
+    n_trials: int,
+    workers: int,
+    seed: int,
+    threads: int = 1,
 ) -> dict:
     return validate_config(
         {
@@ -88,6 +100,7 @@ def arm_config(
                 "space": str(space),
                 "n_trials": n_trials,
                 "workers": workers,
+                "threads_per_worker": threads,
                 "sampler": "random",
             },
             "pruning": {"mode": "off"},
@@ -118,13 +131,21 @@ def draw_params(space_path: Path, data_dir: Path, n: int, seed: int) -> list[dic
 
 
 def run_arm(
-    workers: int, params: list[dict], space: Path, data: dict, data_dir: Path, work: Path, seed: int
+    workers: int,
+    params: list[dict],
+    space: Path,
+    data: dict,
+    data_dir: Path,
+    work: Path,
+    seed: int,
+    threads: int = 1,
 ) -> dict[str, Any]:
-    """One arm: fresh study, params enqueued, ``workers`` search-worker processes."""
-    arm_dir = work / f"arm{workers}"
+    """One arm: fresh study, params enqueued, ``workers`` search-worker processes of
+    ``threads`` torch threads each."""
+    arm_dir = work / f"arm{workers}x{threads}"
     shutil.rmtree(arm_dir, ignore_errors=True)
     arm_dir.mkdir(parents=True)
-    config = arm_config(arm_dir / "results", space, data, len(params), workers, seed)
+    config = arm_config(arm_dir / "results", space, data, len(params), workers, seed, threads)
     config_path = arm_dir / "config.yaml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     study_json = arm_dir / "results" / "search" / "study.json"
@@ -161,6 +182,8 @@ def run_arm(
     n = len(complete)
     return {
         "workers": workers,
+        "threads": threads,
+        "label": f"{workers}x{threads}",
         "wall_s": wall,
         "trials_complete": n,
         "trials_other": len(trials) - n,
@@ -183,7 +206,7 @@ def check_arms(params: list[dict], arms: list[dict[str, Any]]) -> list[str]:
     """Problems that make the comparison unfair: missing trials, differing parameters."""
     problems = []
     for arm in arms:
-        label = f"{arm['workers']} worker(s)"
+        label = f"{arm['workers']} worker(s) x {arm['threads']} thread(s)"
         if arm["trials_complete"] != len(params) or arm["trials_other"]:
             problems.append(
                 f"{label}: {arm['trials_complete']} complete, "
@@ -226,10 +249,13 @@ def main(argv: list[str] | None = None) -> dict:
         budget = f"{steps} steps" if steps else f"{hparams['epochs']} epochs"
         params = draw_params(space, data_dir, n_trials, args.seed)
         arms = []
-        for workers in (1, 2):
-            arm = run_arm(workers, params, space, DATA[data_name], data_dir, work, args.seed)
+        for workers, threads in ARMS:
+            arm = run_arm(
+                workers, params, space, DATA[data_name], data_dir, work, args.seed, threads
+            )
             print(
-                f"{workers} worker(s): {arm['trials_complete']} trials in {arm['wall_s']:.1f}s",
+                f"{workers} worker(s) x {threads} thread(s): {arm['trials_complete']} trials "
+                f"in {arm['wall_s']:.1f}s",
                 file=sys.stderr,
             )
             arms.append(arm)
@@ -238,27 +264,29 @@ def main(argv: list[str] | None = None) -> dict:
             temp.cleanup()
 
     problems = check_arms(params, arms)
-    one, two = arms
+    one, two, threaded = arms
     ratio = two["trials_per_hour"] / one["trials_per_hour"]
+    choice = two["trials_per_hour"] / threaded["trials_per_hour"]
     span_ratio = two["trials_per_hour_span"] / one["trials_per_hour_span"]
     print(
         f"{data_name} search split, {n_trials} fixed trials, {budget}, "
         f"pruning off, {os.cpu_count()} CPU(s)"
     )
     print(
-        f"{'workers':<9}{'wall s':>9}{'trials/h':>10}{'span trials/h':>15}"
+        f"{'w x thr':<9}{'wall s':>9}{'trials/h':>10}{'span trials/h':>15}"
         f"{'sum trial s':>13}{'mean trial s':>14}{'busy':>7}"
     )
     for arm in arms:
         print(
-            f"{arm['workers']:<9}{arm['wall_s']:>9.1f}{arm['trials_per_hour']:>10.0f}"
+            f"{arm['label']:<9}{arm['wall_s']:>9.1f}{arm['trials_per_hour']:>10.0f}"
             f"{arm['trials_per_hour_span']:>15.0f}{arm['trial_seconds_sum']:>13.1f}"
             f"{arm['trial_seconds_mean']:>14.2f}{arm['busy_fraction']:>7.2f}"
         )
     contention = two["trial_seconds_sum"] / one["trial_seconds_sum"]
     print(
         f"2/1 trials/hour: {ratio:.2f} (span only: {span_ratio:.2f}); "
-        f"2/1 summed trial seconds (contention): {contention:.2f}"
+        f"2/1 summed trial seconds (contention): {contention:.2f}; "
+        f"2 workers x 1 thread / 1 worker x 2 threads trials/hour: {choice:.2f}"
     )
     for problem in problems:
         print(f"PROBLEM: {problem}")
@@ -277,6 +305,7 @@ def main(argv: list[str] | None = None) -> dict:
         "ratio_trials_per_hour": ratio,
         "ratio_trials_per_hour_span": span_ratio,
         "ratio_trial_seconds_sum": contention,
+        "ratio_2x1_over_1x2": choice,
         "params_match": not problems,
         "problems": problems,
         "goal": {

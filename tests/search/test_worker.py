@@ -254,3 +254,18 @@ def test_shadow_mode_decides_and_stops_nothing(tmp_path, digits_dir):
     note = pruning_note(study)  # the report's line
     expected = f"shadow mode: the rule would have stopped {len(flagged)} of {summary['trials']}"
     assert note.startswith(expected)
+
+
+def test_threads_per_worker_sets_the_workers_torch_threads(tmp_path, digits_dir):
+    import torch
+
+    previous = torch.get_num_threads()
+    config = search_config(tmp_path, fast_space(tmp_path), n_trials=1, threads_per_worker=2)
+    try:
+        report = run_search(config, digits_dir)
+    finally:
+        torch.set_num_threads(previous)  # the worker ran in this process
+    assert report["torch_threads"] == 2 and report["workers"] == 1
+    one = run_search(search_config(tmp_path / "one", fast_space(tmp_path), n_trials=1), digits_dir)
+    torch.set_num_threads(previous)
+    assert one["torch_threads"] == 1

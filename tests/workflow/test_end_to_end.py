@@ -57,8 +57,13 @@ def test_search_results(finished):
     study = study_of(project)
     trials = study.get_trials()
     done = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
-    assert len(done) >= 40
+    assert len(done) == 40  # exactly: surplus trials stop before they sample
     assert not [t for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING)]
+    for worker in (0, 1):  # the rule passes the worker count (the sampler's liar) and threads
+        report = json.loads(
+            project.path("results", "search", "workers", f"{worker}.json").read_text()
+        )
+        assert report["workers"] == 2 and report["torch_threads"] == 1
     assert {attrs.get(t, attrs.WORKER) for t in done} == {0, 1}, "both workers ran trials"
     for trial in done:  # archived, rebuildable from model.yaml alone
         archive = project.root / attrs.get(trial, attrs.ARCHIVE)

@@ -47,8 +47,8 @@ def search_outputs():
 def worker_options():
     """How each worker runs (paretonas.search.worker.WorkerOptions)."""
     search = config["search"]
-    keys = ["n_trials", "sampler", "n_startup_trials", "max_failures", "heartbeat_interval",
-            "grace_period", "walltime_s", "device"]
+    keys = ["n_trials", "workers", "threads_per_worker", "sampler", "n_startup_trials",
+            "max_failures", "heartbeat_interval", "grace_period", "walltime_s", "device"]
     return {**{key: search[key] for key in keys}, "pruning": config["pruning"]}
 
 

@@ -1,5 +1,6 @@
-# Search stage: name the study, run N parallel workers on it (one job, one thread each), then
-# freeze it: later stages read only the snapshot (see paretonas/search/snapshot.py for why).
+# Search stage: name the study, run N parallel workers on it (one job each, with
+# search.threads_per_worker torch threads), then freeze it: later stages read only the
+# snapshot (see paretonas/search/snapshot.py for why).
 
 
 rule search_study:
@@ -45,7 +46,7 @@ rule search_worker:
         f"{RESULTS}/benchmarks/search_worker/{{worker}}.tsv"
     wildcard_constraints:
         worker=r"\d+",
-    threads: 1
+    threads: config["search"]["threads_per_worker"]
     resources:
         mem_mb=4000,
         runtime=240,
