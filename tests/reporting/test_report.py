@@ -149,3 +149,6 @@ def test_a_search_that_learned_nothing_reports_empty_slots_first(tmp_path):
     assert "| 1 | – | no finalist: only 0 trial(s) reach select.min_f1 = 0.280" in md
     rows = list(csv.DictReader((out / "summary.csv").open()))
     assert [r["trial"] for r in rows] == ["", ""] and "latency_ms_estimate" in rows[0]
+    for rank in (1, 2):  # the rule declares every slot's figure: an empty slot gets one too
+        check_png(out / f"confusion_{rank}.png")
+        assert f"- **confusion_{rank}**: finalist slot #{rank} is empty: no finalist" in md

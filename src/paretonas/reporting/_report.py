@@ -86,8 +86,15 @@ def write_report(
         write_history(writer, table, j, filled)
     importances = write_importances(writer, study, table)
     write_parallel(writer, study, table, importances)
-    for row in filled:
-        write_confusion(writer, row)
+    for row in rows:
+        if row.empty:  # the rule declares every slot's figure: say why this one has none
+            writer.skip(
+                f"confusion_{row.rank}",
+                f"finalist slot #{row.rank} is empty: {row.why or 'nothing qualified'}",
+                ("png",),
+            )
+        else:
+            write_confusion(writer, row)
 
     figures = list(dict.fromkeys(path.name for path in writer.files if path.suffix != ".js"))
     written = [write_summary_csv(out_dir / "summary.csv", rows, latency is not None)]
