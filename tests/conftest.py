@@ -14,15 +14,15 @@ MODELS_DIR = REPO / "config" / "models"
 
 
 def paretonas(
-    *args: str, timeout: float = 300, env: dict[str, str] | None = None
+    *args: str, timeout: float = 300, env: dict[str, str] | None = None, cwd: Path = REPO
 ) -> subprocess.CompletedProcess:
-    """The `paretonas` console script as a user runs it (from the repository root);
-    ``env``: variables to set on top of this process's environment."""
+    """The `paretonas` console script as a user runs it (from the repository root, or
+    ``cwd``); ``env``: variables to set on top of this process's environment."""
     return subprocess.run(
         [sys.executable, "-m", "paretonas", *args],
         capture_output=True,
         text=True,
-        cwd=REPO,
+        cwd=cwd,
         timeout=timeout,
         env={**os.environ, **(env or {})},
     )

@@ -7,7 +7,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,19 +14,13 @@ import pytest
 from paretonas.cli import main
 from paretonas.config import load_config
 from paretonas.init_config import available_cores
-from tests.conftest import REPO
+from tests.conftest import REPO, paretonas
 from tests.data.test_inspect import mixed_folder, save
 
 
 def paretonas_init(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "paretonas", "init", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)])},
-    )
+    pythonpath = os.pathsep.join([str(REPO / "src"), str(REPO)])
+    return paretonas("init", *args, cwd=cwd, env={"PYTHONPATH": pythonpath})
 
 
 @pytest.fixture

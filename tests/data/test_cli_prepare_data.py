@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
 from paretonas.data import SPLITS, load_manifest
-from tests.conftest import REPO
+from tests.conftest import REPO, paretonas
 
 
 def prepare_data_cli(*args: str, cwd=REPO) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "paretonas", "prepare-data", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-    )
+    return paretonas("prepare-data", *args, cwd=cwd)
 
 
 def test_digits_writes_every_file(tmp_path):
