@@ -44,7 +44,7 @@ def test_shipped_config_equals_the_defaults():
     [
         (
             {"data": {"serch_fraction": 0.3}},
-            ["data", "'serch_fraction' was unexpected", "known keys here"],
+            ["data.serch_fraction: unknown key", "did you mean 'search_fraction'?", "Known keys"],
         ),
         ({"search": {"n_trials": "many"}}, ["search.n_trials", "'many' is not of type"]),
         ({"search": {"objectives": [{"name": "speed"}]}}, ["search.objectives.0.name"]),

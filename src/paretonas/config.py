@@ -7,6 +7,7 @@ to it, so Snakemake's ``validate`` and the CLI verbs check the same thing.
 from __future__ import annotations
 
 import copy
+import difflib
 import os
 from importlib import resources
 from typing import Any
@@ -51,11 +52,21 @@ def validate_config(config: Any, source: str = "config") -> dict[str, Any]:
         key = ".".join(str(p) for p in error.absolute_path) or "(top level)"
         message = error.message
         if error.validator == "additionalProperties":
-            known = sorted(error.schema.get("properties", {}))
-            message += f"; known keys here: {', '.join(known)}"
+            key, message = _unknown_key(error, key)
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise ConfigError(f"{source}: {key}: {message}{more}")
     return filled
+
+
+def _unknown_key(error: Any, where: str) -> tuple[str, str]:
+    """The key path and message of an unexpected key: its name, a close match, the known ones."""
+    known = sorted(error.schema.get("properties", {}))
+    unknown = sorted(str(k) for k in error.instance if k not in known)
+    name = unknown[0] if unknown else "?"
+    key = name if where == "(top level)" else f"{where}.{name}"
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return key, f"unknown key{hint} Known keys here: {', '.join(known)}"
 
 
 def _fill_defaults(value: Any, node: dict[str, Any]) -> Any:

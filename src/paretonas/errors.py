@@ -26,3 +26,18 @@ class SearchError(ParetonasError):
 class StorageError(ParetonasError):
     """The study's storage cannot be reached or opened (host down, port refused, wrong
     password); the message names the storage with its password as ``***``."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``scancel``, SLURM's warning before a walltime kill, a shell's ``kill``) raised
+    where the process is, so that ``finally`` blocks clean up; a KeyboardInterrupt so that
+    Optuna ends a running trial FAIL and lets it through, as it does Ctrl-C."""
+
+    def __init__(self, signum: int = 15) -> None:
+        super().__init__(f"signal {signum}")
+        self.signum = signum
+
+
+def raise_terminated(signum: int, frame: object) -> None:
+    """A ``signal.signal`` handler: raise :class:`Terminated`."""
+    raise Terminated(signum)

@@ -192,7 +192,7 @@ def init_config(
         allowed = math.ceil(report.bad_fraction * 1000 - 1e-9) / 1000
         config["data"]["max_bad_fraction"] = allowed
         notes.append(
-            f"data.max_bad_fraction {allowed}: prepare-data skips the {len(report.bad)} "
+            f"data.max_bad_fraction {allowed}: prepare-data skips the {len(report.unreadable)} "
             f"unreadable file(s) (its default {data['max_bad_fraction']} would stop on them)"
         )
     validate_config(config, str(config_path))

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,7 @@ from paretonas.tables import write_csv
 from paretonas.yamlio import atomic_write_text
 
 _logger = logging.getLogger(__name__)
+_CONSTRAINT_KEY = re.compile(r"search\.constraints\.\w+")
 
 
 @dataclass(frozen=True)
@@ -107,8 +109,10 @@ def choose(
     min_f1: float | None = None,
     f1_noise: float = 0.0,
     chance: float | None = None,
+    infeasible: list[str] | None = None,
 ) -> list[Finalist]:
-    """The K finalists, by the rule in the module docstring (empty slots included)."""
+    """The K finalists, by the rule in the module docstring (empty slots included).
+    ``infeasible``: the reasons of the study's infeasible trials (an empty slot's advice)."""
     first_max = next((j for j, o in enumerate(objectives) if o.maximize), None)
 
     def score(c: Candidate) -> float:
@@ -133,6 +137,8 @@ def choose(
         chosen.append(Finalist(len(chosen) + 1, candidate, -1, why))
     if len(chosen) < k:
         why, advice = _why_empty(cands, qualified, objectives, first_max, min_f1, chance, k)
+        if infeasible and len(infeasible) >= len(cands):
+            why, advice = _why_infeasible(cands, infeasible, k)
         _logger.warning("select: %d of %d finalist slot(s) empty: %s", k - len(chosen), k, why)
         chosen += [
             Finalist(rank, None, None, why, advice) for rank in range(len(chosen) + 1, k + 1)
@@ -162,6 +168,18 @@ def _why_empty(
         f"no finalist: only {len(cands)} complete feasible trial(s) to choose from for "
         f"select.k = {k}",
         "raise search.n_trials (a re-run continues the study) or lower select.k",
+    )
+
+
+def _why_infeasible(cands: list[Candidate], infeasible: list[str], k: int) -> tuple[str, str]:
+    """Empty slots when most trials broke a constraint: more trials would not help."""
+    keys = sorted({key for reason in infeasible for key in _CONSTRAINT_KEY.findall(reason)})
+    limits = ", ".join(keys) or "search.constraints"
+    return (
+        f"no finalist: only {len(cands)} complete feasible trial(s) for select.k = {k}; "
+        f"{len(infeasible)} trial(s) broke {limits} (first: {infeasible[0]})",
+        f"raise {limits} or offer smaller models in the search space "
+        "(more trials of the same space would break it too)",
     )
 
 
@@ -246,7 +264,18 @@ def write_selection(
     if min_f1 is None and num_classes:
         min_f1 = default_min_f1(num_classes)
     finalists = choose(
-        cands, objectives, k, min_relative_score, min_f1=min_f1, f1_noise=f1_noise, chance=chance
+        cands,
+        objectives,
+        k,
+        min_relative_score,
+        min_f1=min_f1,
+        f1_noise=f1_noise,
+        chance=chance,
+        infeasible=[
+            attrs.reason(t)
+            for t in study.get_trials(deepcopy=False)
+            if attrs.outcome(t) == "infeasible"
+        ],
     )  # before the cut below: an empty slot's reason counts every candidate
     # the front: of the trials that learned something (a chance-level model trades nothing)
     f1 = names.index("f1") if "f1" in names else None

@@ -47,12 +47,54 @@ def test_small_idx_with_remapped_labels(tmp_path):
     images = np.arange(24 * 4 * 6).reshape(24, 4, 6) % 256
     write_idx(directory / "a-images-idx3-ubyte.gz", 0x803, images)
     write_idx(directory / "a-labels-idx1-ubyte", 0x801, np.array([3, 7, 9] * 8))
-    manifest = prepare_data(config(source="idx", path=str(directory)), tmp_path / "out")
+    with pytest.raises(DataError, match=r"set data.label_values: \[3, 7, 9\]"):
+        prepare_data(config(source="idx", path=str(directory)), tmp_path / "out")
+    manifest = prepare_data(
+        config(source="idx", path=str(directory), label_values=[3, 7, 9]), tmp_path / "out"
+    )
     assert manifest["class_names"] == ["3", "7", "9"] and manifest["input_shape"] == [1, 4, 6]
     data = load_split_file(tmp_path / "out", "full/train")
     rows = data["indices"].numpy()
     assert np.array_equal(data["images"][:, 0].numpy(), images[rows])
     assert np.array_equal(data["labels"].numpy(), rows % 3)
+
+
+@pytest.mark.parametrize(
+    ("labels", "allowed", "message"),
+    [
+        (  # issue [5/5] case 17: a stray 200 among 0..9
+            [*range(10)] * 3 + [200] * 3,
+            None,
+            "unexpected label value(s) 200 (3 images) (expected one range of consecutive values; "
+            "the others are 0..9): fix the labels file; if they are classes, set "
+            "data.label_values: "
+            "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 200]",
+        ),
+        ([1, 2, 3, 9] * 3, None, "value(s) 9 (3 images) (expected one range of consecutive"),
+        ([3, 7, 9, 8] * 3, [3, 7, 9], "value(s) 8 (3 images) (expected data.label_values [3,"),
+    ],
+)
+def test_unexpected_label_values_are_refused(tmp_path, labels, allowed, message):
+    directory = tmp_path / "idx"
+    directory.mkdir()
+    write_idx(directory / "c-images-idx3-ubyte", 0x803, np.zeros((len(labels), 4, 4)))
+    write_idx(directory / "c-labels-idx1-ubyte", 0x801, np.array(labels))
+    with pytest.raises(DataError) as info:
+        prepare_data(
+            config(source="idx", path=str(directory), label_values=allowed), tmp_path / "out"
+        )
+    assert str(info.value).startswith("data.label_values: ") and message in str(info.value)
+    assert_no_output(tmp_path / "out")
+
+
+def test_labels_from_one_are_accepted(tmp_path):
+    """EMNIST letters label 1..26: any range of consecutive values is classes, not strays."""
+    directory = tmp_path / "idx"
+    directory.mkdir()
+    write_idx(directory / "d-images-idx3-ubyte", 0x803, np.zeros((12, 4, 4)))
+    write_idx(directory / "d-labels-idx1-ubyte", 0x801, np.array([1, 2, 3] * 4))
+    manifest = prepare_data(config(source="idx", path=str(directory)), tmp_path / "out")
+    assert manifest["class_names"] == ["1", "2", "3"]
 
 
 def test_wrong_magic_number_names_the_file(tmp_path):

@@ -86,22 +86,42 @@ def test_unreadable_files_are_skipped_and_counted(tmp_path, caplog):
     (source / "red" / ".DS_Store").write_bytes(b"\x00\x01")  # hidden: ignored, not counted
     data = config(source="imagefolder", path=str(source), max_bad_fraction=0.05)
     manifest = prepare_data(data, tmp_path / "out")
-    assert manifest["bad_file_count"] == 2
-    assert [bad["path"] for bad in manifest["bad_files"]] == ["blue/notes.txt", "red/broken.png"]
+    assert manifest["bad_file_count"] == 1  # the damaged image; notes.txt is no image at all
+    assert [bad["path"] for bad in manifest["bad_files"]] == ["red/broken.png"]
     assert manifest["counts"]["all"]["total"] == 72
-    assert "blue/notes.txt" in manifest["raw_md5"]
-    assert "skipping unreadable file blue/notes.txt" in caplog.text
-    assert load_manifest(tmp_path / "out")["source"]["info"]["num_files"] == 74
+    assert "blue/notes.txt" not in manifest["raw_md5"] and "red/broken.png" in manifest["raw_md5"]
+    assert "skipping unreadable file red/broken.png" in caplog.text
+    assert "skipped 1 file(s) that are not images (not counted as unreadable): blue/notes.txt" in (
+        caplog.text
+    )
+    info = load_manifest(tmp_path / "out")["source"]["info"]
+    assert info["num_files"] == 73 and info["not_images"] == ["blue/notes.txt"]
+
+
+def test_files_that_are_not_images_do_not_count_as_unreadable(tmp_path, caplog):
+    """Issue [5/5] case 16: a README.txt in every class folder (6 of 78 files, more than the
+    default max_bad_fraction of 1%) is skipped with one warning, and the run goes on."""
+    source = write_imagefolder(tmp_path / "shapes")
+    for folder in sorted(source.iterdir()):
+        (folder / "README.txt").write_text("photos taken in 2024\n")
+    (source / "blue" / "labels").write_bytes(b"a,b\n")  # no extension, no image: skipped too
+    manifest = prepare_data(config(source="imagefolder", path=str(source)), tmp_path / "out")
+    assert manifest["bad_file_count"] == 0 and manifest["counts"]["all"]["total"] == 72
+    warnings = [r.getMessage() for r in caplog.records if "not images" in r.getMessage()]
+    assert len(warnings) == 1 and warnings[0].startswith(
+        "imagefolder: skipped 7 file(s) that are not images"
+    )
+    assert "blue/README.txt, blue/labels, cyan/README.txt" in warnings[0]
 
 
 def test_too_many_unreadable_files_fail(tmp_path):
     source = write_imagefolder(tmp_path / "shapes")
-    (source / "blue" / "notes.txt").write_text("not an image")
+    (source / "blue" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 20)
     out_dir = tmp_path / "out"
     with pytest.raises(
         DataError,
         match=r"data.max_bad_fraction: 1 of 73 files .* unreadable "
-        r"\(1\.4%\), more than 0\.01 allows; first: blue/notes\.txt",
+        r"\(1\.4%\), more than 0\.01 allows; first: blue/broken\.png",
     ):
         prepare_data(config(source="imagefolder", path=str(source)), out_dir)
     assert_no_output(out_dir)

@@ -58,14 +58,14 @@ def test_imagefolder_counts_sizes_modes_and_bad_files(tmp_path):
     assert report.class_names == ["cat", "dog"]
     assert report.counts == [10, 10]
     assert report.images == 20
-    assert report.files == 22  # the hidden file is not one
+    assert report.files == 21  # image files: the hidden file and notes.txt are not ones
     assert report.sizes == Counter({(40, 30): 11, (50, 36): 3, (24, 24): 5, (20, 20): 1})
     assert report.modes == Counter({"RGB": 11, "RGBA": 3, "L": 5, "P": 1})
     assert report.median_short_side == 30
     assert not report.gray
     bad = {b.path: b.kind for b in report.bad}
     assert bad == {"cat/notes.txt": "not an image", "dog/broken.png": "unreadable"}
-    assert report.bad_fraction == pytest.approx(2 / 22)
+    assert report.bad_fraction == pytest.approx(1 / 21)  # as prepare-data counts
     assert len(report.readable) == 20
     assert all(not path.endswith((".txt", "broken.png")) for path, _ in report.readable)
 

@@ -3,10 +3,7 @@ import os
 import sys
 from pathlib import Path
 
-from snakemake.utils import validate
-
-
-validate(config, schema="../schemas/config.schema.yaml")
+from snakemake.exceptions import WorkflowError
 
 # The rules run the package of this checkout (src/), whatever else is installed: the code the
 # digests below hash is the code the jobs import (jobs, SLURM ones too, inherit PYTHONPATH).
@@ -15,6 +12,17 @@ sys.path.insert(0, SRC)
 os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")])))
 
 from paretonas.code_digest import stage_digest  # noqa: E402  (stdlib only: starts fast)
+from paretonas.config import validate_config  # noqa: E402
+from paretonas.errors import ConfigError  # noqa: E402
+
+# Validated by the package (the schema Snakemake's validate() would use, one line per error
+# instead of the whole schema), defaults filled in, before anything runs.
+try:
+    config.update(validate_config(config, " + ".join(
+        ["config/config.yaml", *map(str, workflow.overwrite_configfiles or ())]
+    )))
+except ConfigError as exc:
+    raise WorkflowError(str(exc)) from None
 
 RESULTS = config["results_dir"]
 DATA_DIR = f"{RESULTS}/data"

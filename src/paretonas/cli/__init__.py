@@ -2,13 +2,17 @@
 
 Every verb lives in its own module exposing ``NAME``, ``HELP``, ``add_arguments(parser)``
 and ``run(args) -> int``. A ParetonasError prints as one line and exits 2; ``--debug``
-shows the traceback instead.
+shows the traceback instead. Ctrl-C (SIGINT) and SIGTERM unwind the verb like an error, so
+every temporary file and staging folder is removed on the way out, then print one line and
+exit 130 or 143 (128 + the signal, as a shell reports it). Verbs that must finish a unit of
+work first (a search worker ends its trial FAIL and re-queues it) install their own handler.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -27,7 +31,7 @@ from paretonas.cli import (
     select,
     status,
 )
-from paretonas.errors import ParetonasError
+from paretonas.errors import ParetonasError, Terminated, raise_terminated
 
 VERBS = (
     init,
@@ -68,6 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    previous = signal.signal(signal.SIGTERM, raise_terminated)
     try:
         return args.run(args)
     except ParetonasError as exc:
@@ -75,7 +80,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"paretonas {args.verb}: error: {exc}", file=sys.stderr)
         return 2
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    except KeyboardInterrupt as exc:
+        if args.debug:
+            raise
+        signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT
+        name = signal.Signals(signum).name
+        print(
+            f"paretonas {args.verb}: interrupted ({name}); nothing half-written was left",
+            file=sys.stderr,
+        )
+        return 128 + signum
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -84,9 +84,9 @@ def _data_lines(plan: InitPlan) -> list[str]:
     color = "all grayscale" if report.gray else "some in color"
     lines.append(f"  modes         {modes} ({color})")
     if report.bad:
+        looked_at = report.files + len(report.bad) - len(report.unreadable)
         lines.append(
-            f"  skipped       {len(report.bad)} of {report.files:,} files "
-            "(prepare-data skips them too)"
+            f"  skipped       {len(report.bad)} of {looked_at:,} files (prepare-data does too)"
         )
         for kind in ("not an image", "unreadable"):
             bad = [b for b in report.bad if b.kind == kind]

@@ -24,8 +24,9 @@ IMAGES_SUFFIX = "images-idx3-ubyte"
 LABELS_SUFFIX = "labels-idx1-ubyte"
 
 
-def load_idx(directory: Path) -> RawDataset:
-    """Read the one images file and the one labels file in ``directory``."""
+def load_idx(directory: Path, label_values: list[int] | None = None) -> RawDataset:
+    """Read the one images file and the one labels file in ``directory``; ``label_values``:
+    the values the labels may hold (``data.label_values``; None: consecutive values)."""
     images_path = find_one(directory, IMAGES_SUFFIX)
     labels_path = find_one(directory, LABELS_SUFFIX)
     images_raw, images_md5 = _read(images_path)
@@ -39,6 +40,7 @@ def load_idx(directory: Path) -> RawDataset:
         )
     if len(images) == 0:
         raise DataError(f"{images_path}: holds no images")
+    check_label_values(labels, labels_path, label_values)
     targets, class_names = class_names_from_labels(labels)
     _logger.debug("idx: %s %s, %s", images_path.name, images.shape, labels_path.name)
     return RawDataset.from_numpy(
@@ -48,6 +50,42 @@ def load_idx(directory: Path) -> RawDataset:
         {images_path.name: images_md5, labels_path.name: labels_md5},
         info={"images_file": images_path.name, "labels_file": labels_path.name},
     )
+
+
+def check_label_values(labels: np.ndarray, path: Path, allowed: list[int] | None = None) -> None:
+    """Refuse label values outside ``allowed`` (by default, one range of consecutive values:
+    0..9, EMNIST letters' 1..26; values apart from the range holding most images are refused):
+    every value becomes a class, so a stray 200 among 0..9 would be an eleventh class."""
+    values, counts = np.unique(labels, return_counts=True)
+    if allowed is None:  # the run of consecutive values holding the most images
+        runs = np.split(np.arange(len(values)), np.flatnonzero(np.diff(values) > 1) + 1)
+        main = max(runs, key=lambda run: counts[run].sum())
+        expected = {int(v) for v in values[main]}
+        rule = "one range of consecutive values"
+    else:
+        expected, rule = set(allowed), f"data.label_values {sorted(allowed)}"
+    stray = [(int(v), int(n)) for v, n in zip(values, counts, strict=True) if v not in expected]
+    if not stray:
+        return
+    shown = ", ".join(f"{value} ({n:,} image{'s' * (n != 1)})" for value, n in stray[:10])
+    more = f" and {len(stray) - 10} more" if len(stray) > 10 else ""
+    kept = sorted(int(v) for v in values if v in expected)
+    hint = ""
+    if len(values) <= 20:
+        hint = f"; if they are classes, set data.label_values: {[int(v) for v in values]}"
+    raise DataError(
+        f"data.label_values: {path}: unexpected label value(s) {shown}{more} (expected "
+        f"{rule}; the others are {_ranges(kept)}): fix the labels file{hint}"
+    )
+
+
+def _ranges(values: list[int]) -> str:
+    """``0..9`` or ``3, 7, 9``: sorted integers, runs collapsed."""
+    if not values:
+        return "none"
+    if values == list(range(values[0], values[-1] + 1)) and len(values) > 2:
+        return f"{values[0]}..{values[-1]}"
+    return ", ".join(map(str, values))
 
 
 def find_one(directory: Path, suffix: str) -> Path:

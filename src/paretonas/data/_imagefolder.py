@@ -1,8 +1,11 @@
 """``data.path/<class>/<image>``: any format Pillow reads, gray or color, resized to one size.
 
 Class names are the folder names, sorted; rows follow that order, then the sorted file names.
-Files Pillow cannot read are skipped with a warning and listed (the run fails only when more
-than ``data.max_bad_fraction`` of the files are bad). Hidden files (``.DS_Store``) are ignored.
+A file that is no image (Pillow does not recognize it and its name has no image extension:
+``README.txt``, ``labels.csv``) is skipped with one warning listing them and counts for nothing.
+An image that does not decode (a ``.png`` Pillow cannot read, a truncated JPEG) is skipped with a
+warning and listed as unreadable; the run fails only when more than ``data.max_bad_fraction`` of
+the image files are unreadable. Hidden files (``.DS_Store``) are ignored.
 Images are stretched to ``img_size`` x ``img_size`` with bilinear resampling (no aspect-ratio
 crop: small classifiers want every pixel of the object).
 """
@@ -41,6 +44,7 @@ def load_imagefolder(
     rows: list[str] = []
     raw_md5: dict[str, str] = {}
     bad: list[dict[str, str]] = []
+    not_images: list[str] = []
     readable = dict.fromkeys(files_by_class, 0)
     for label, (class_name, files) in enumerate(files_by_class.items()):
         for path in files:
@@ -54,12 +58,22 @@ def load_imagefolder(
             try:
                 arrays.append(decode_image(data, size, channels))
             except _DECODE_ERRORS as exc:
-                _skip(bad, relative, str(exc) or type(exc).__name__)
+                if is_not_an_image(path, exc):
+                    not_images.append(relative)
+                    del raw_md5[relative]
+                else:
+                    _skip(bad, relative, str(exc) or type(exc).__name__)
                 continue
             labels.append(label)
             rows.append(relative)
             readable[class_name] += 1
-    total = sum(len(files) for files in files_by_class.values())
+    if not_images:
+        _logger.warning(
+            "imagefolder: skipped %d file(s) that are not images (not counted as unreadable): %s",
+            len(not_images),
+            listed(not_images),
+        )
+    total = sum(len(files) for files in files_by_class.values()) - len(not_images)
     if len(bad) > max_bad_fraction * total:
         first = bad[0]
         raise DataError(
@@ -87,6 +101,7 @@ def load_imagefolder(
             "channels_chosen_by": "config" if channels else "content",
             "num_files": total,
             "files": rows,  # row i of the source is files[i]
+            "not_images": not_images,  # skipped, counted nowhere
         },
         bad_files=bad,
     )
@@ -118,6 +133,21 @@ def list_class_files(directory: Path) -> dict[str, list[Path]]:
             raise DataError(f"data.path: {class_dir}: empty class folder {class_dir.name!r}")
         files_by_class[class_dir.name] = files
     return files_by_class
+
+
+def is_not_an_image(path: Path, exc: BaseException) -> bool:
+    """True for a file that is no image at all, not a damaged one: Pillow does not recognize
+    its content and its name has no extension Pillow registers for an image."""
+    if not isinstance(exc, Image.UnidentifiedImageError):
+        return False
+    Image.init()  # registers every plugin's extensions
+    return path.suffix.lower() not in Image.registered_extensions()
+
+
+def listed(paths: list[str], first: int = _WARN_FIRST) -> str:
+    """``a, b, c`` or ``a, b, c and 7 more``: a list for one log line."""
+    more = f" and {len(paths) - first} more" if len(paths) > first else ""
+    return ", ".join(paths[:first]) + more
 
 
 def decode_image(data: bytes, size: int, channels: int | None) -> np.ndarray:

@@ -80,7 +80,7 @@ def load_source(data_config: dict[str, Any]) -> RawDataset:
     if name == "idx":
         from paretonas.data._idx import load_idx
 
-        return load_idx(source_directory(data_config))
+        return load_idx(source_directory(data_config), data_config.get("label_values"))
     if name == "imagefolder":
         from paretonas.data._imagefolder import load_imagefolder
 

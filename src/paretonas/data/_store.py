@@ -14,10 +14,13 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import logging
 import os
 import pickle
+import re
+import secrets
 import shutil
-import tempfile
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +28,8 @@ from typing import Any
 import torch
 
 from paretonas.errors import DataError
+
+_logger = logging.getLogger(__name__)
 
 SPLITS = ("full/train", "full/val", "full/test", "search/train", "search/val")
 MANIFEST = "manifest.json"
@@ -69,19 +74,78 @@ def manifest_bytes(manifest: dict[str, Any]) -> bytes:
 def staged_directory(out_dir: str | os.PathLike) -> Iterator[Path]:
     """Yield an empty staging directory next to ``out_dir``; on success it becomes ``out_dir``.
 
-    If the body raises, the staging directory is removed and ``out_dir`` is untouched. On
-    success a previous ``out_dir`` is moved aside, the staging directory renamed into place and
-    the old one deleted; should the rename fail, the old directory is put back. (POSIX cannot
-    rename over a non-empty directory, hence two renames rather than one.)
+    If the body raises (an error, Ctrl-C, or SIGTERM, which the CLI turns into an exception),
+    the staging directory is removed and ``out_dir`` is untouched. A process killed outright
+    (SIGKILL, a node lost) cannot clean up: its staging directory carries the host and process
+    id in its name, and the next run here sweeps those whose process is gone. On success a
+    previous ``out_dir`` is moved aside, the staging directory renamed into place and the old one
+    deleted; should the rename fail, the old directory is put back. (POSIX cannot rename over a
+    non-empty directory, hence two renames rather than one.) The directory is made with the
+    process umask (0755 as a rule), as ``mkdir`` makes any output directory.
     """
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
+    sweep_stale(out_dir)
+    staging = _new_sibling(out_dir, "tmp")
     try:
         yield staging
         _swap_into_place(staging, out_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _new_sibling(out_dir: Path, kind: str) -> Path:
+    """``.<name>.<host>.<pid>.<random>.<kind>`` beside ``out_dir``, made with the umask."""
+    host = _host()
+    while True:
+        path = (
+            out_dir.parent / f".{out_dir.name}.{host}.{os.getpid()}.{secrets.token_hex(4)}.{kind}"
+        )
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:  # pragma: no cover - 32 random bits collided
+            continue
+
+
+def sweep_stale(out_dir: Path) -> list[Path]:
+    """Remove the staging (and moved-aside) directories of ``out_dir`` that a killed process of
+    this host left; another live process's are kept. Returns what was removed."""
+    host = _host()
+    pattern = re.compile(
+        rf"^\.{re.escape(out_dir.name)}\.{re.escape(host)}\.(\d+)\.[0-9a-f]+\.(tmp|old)$"
+    )
+    removed = []
+    for path in out_dir.parent.iterdir():
+        match = pattern.match(path.name)
+        if match and not _alive(int(match[1])):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    if removed:
+        _logger.warning(
+            "%s: removed %d staging folder(s) an interrupted run left: %s",
+            out_dir,
+            len(removed),
+            ", ".join(p.name for p in removed),
+        )
+    return removed
+
+
+def _host() -> str:
+    """This host's short name (staging names say which host's process made them)."""
+    return socket.gethostname().split(".")[0] or "host"
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
 
 
 def _swap_into_place(staging: Path, out_dir: Path) -> None:
@@ -90,7 +154,7 @@ def _swap_into_place(staging: Path, out_dir: Path) -> None:
     if not out_dir.exists():
         os.replace(staging, out_dir)
         return
-    old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".old", dir=out_dir.parent))
+    old = _new_sibling(out_dir, "old")
     os.replace(out_dir, old / "previous")
     try:
         os.replace(staging, out_dir)

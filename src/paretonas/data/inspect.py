@@ -26,6 +26,7 @@ from paretonas.data._imagefolder import (
     _is_gray,
     _with_channels,
     decode_image,
+    is_not_an_image,
     list_class_files,
 )
 from paretonas.data._splits import MIN_PER_CLASS
@@ -62,7 +63,7 @@ class SourceReport:
     sizes: Counter = field(default_factory=Counter)  # (width, height) -> images
     modes: Counter = field(default_factory=Counter)  # Pillow mode -> images
     gray: bool = True  # no readable image carries colour (one band, or R == G == B)
-    files: int = 0  # files looked at (imagefolder: every file in a class folder)
+    files: int = 0  # image files looked at (imagefolder: in class folders, non-images aside)
     bad: list[BadFile] = field(default_factory=list)
     readable: list[tuple[str, int]] = field(default_factory=list)  # (<class>/<file>, label)
     seconds: float = 0.0  # wall time of the inspection (it decodes every image once)
@@ -81,9 +82,14 @@ class SourceReport:
         return float(statistics.median(self.short_sides))
 
     @property
+    def unreadable(self) -> list[BadFile]:
+        """The images that do not decode (files that are no image at all aside)."""
+        return [b for b in self.bad if b.kind == "unreadable"]
+
+    @property
     def bad_fraction(self) -> float:
-        """Skipped files over all files, as ``data.max_bad_fraction`` counts them."""
-        return len(self.bad) / self.files if self.files else 0.0
+        """Unreadable images over image files, as ``data.max_bad_fraction`` counts them."""
+        return len(self.unreadable) / self.files if self.files else 0.0
 
 
 def inspect_source(path: str | Path) -> SourceReport:
@@ -151,11 +157,13 @@ def _inspect_imagefolder(directory: Path) -> SourceReport:
             report.files += 1
             try:
                 size, mode, gray = _look_at(file)
-            except Image.UnidentifiedImageError:
-                report.bad.append(BadFile(relative, "not an image", "Pillow does not read it"))
-                continue
             except _DECODE_ERRORS as exc:
-                report.bad.append(BadFile(relative, "unreadable", str(exc) or type(exc).__name__))
+                if is_not_an_image(file, exc):
+                    report.bad.append(BadFile(relative, "not an image", "Pillow does not read it"))
+                    report.files -= 1  # as prepare-data counts: not a file of the dataset
+                else:
+                    why = str(exc) or type(exc).__name__
+                    report.bad.append(BadFile(relative, "unreadable", why))
                 continue
             report.sizes[size] += 1
             report.modes[mode] += 1

@@ -8,6 +8,7 @@ shape problem is reported against the row that causes it.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +24,9 @@ from paretonas.models.spec import ModelSpec
 DEFAULT_INPUT_SIZE = (224, 224)
 # Ceilings checked before anything is allocated (each row is first built and probed on the
 # meta device, which records shapes and no data): a typo such as width_multiple: 1000000 or
-# a repeat of 10**9 is refused in milliseconds instead of exhausting memory or hanging.
+# a repeat of 10**9 is refused in milliseconds instead of exhausting memory or hanging. A
+# model meant to be bigger raises them through the environment (every step, Snakemake jobs
+# included, reads it): PARETONAS_MAX_PARAMS, PARETONAS_MAX_ACTIVATION_MIB, PARETONAS_MAX_REPEAT.
 MAX_PARAMS = 500_000_000  # ~2 GB of float32 weights
 MAX_ACTIVATION_BYTES = 1 << 30  # one sample's largest feature map (float32)
 MAX_REPEAT = 1000  # blocks in one row after depth_multiple
@@ -139,16 +142,20 @@ def _check_size(spec: ModelSpec, size: tuple[int, int]) -> None:
     """Refuse, before allocating anything, a model past ``MAX_REPEAT`` blocks in a row,
     ``MAX_PARAMS`` parameters or ``MAX_ACTIVATION_BYTES`` in one feature map: every row is
     built and probed on the meta device (shapes only, no memory)."""
+    max_params = _ceiling("PARETONAS_MAX_PARAMS", MAX_PARAMS)
+    max_activation = _ceiling("PARETONAS_MAX_ACTIVATION_MIB", MAX_ACTIVATION_BYTES >> 20) << 20
+    max_repeat = _ceiling("PARETONAS_MAX_REPEAT", MAX_REPEAT)
     probe = torch.empty(1, spec.input_channel, *size, device="meta")
     total = 0
     for index, row in enumerate(spec.backbone):
         block = get_block(row.module)
         args = scale_args(block, spec.bound_args(index), spec.width_multiple)
         repeat = scale_repeat(row.repeat, spec.depth_multiple)
-        if repeat > MAX_REPEAT:
+        if repeat > max_repeat:
             raise ModelConfigError(
                 f"{spec.where(index)}: repeat {repeat} (after depth_multiple "
-                f"{spec.depth_multiple}) exceeds the ceiling of {MAX_REPEAT} blocks in a row"
+                f"{spec.depth_multiple}) exceeds the ceiling of {max_repeat} blocks in a row "
+                "($PARETONAS_MAX_REPEAT)"
             )
         _check_rank(spec, index, block, tuple(probe.shape[1:]))
         for step in range(repeat):
@@ -157,20 +164,35 @@ def _check_size(spec: ModelSpec, size: tuple[int, int]) -> None:
             if probe is None:  # an op the meta device lacks: the real build checks the rest
                 return
             total += params
-            if total > MAX_PARAMS:
+            if total > max_params:
                 raise ModelConfigError(
                     f"{spec.where(index)}: the model reaches {total:,} parameters here, past "
-                    f"the ceiling of {MAX_PARAMS:,} (width_multiple {spec.width_multiple}, "
-                    f"depth_multiple {spec.depth_multiple}); nothing was allocated"
+                    f"the ceiling of {max_params:,} ($PARETONAS_MAX_PARAMS; width_multiple "
+                    f"{spec.width_multiple}, depth_multiple {spec.depth_multiple}); nothing "
+                    "was allocated"
                 )
             activation = probe.numel() * 4
-            if activation > MAX_ACTIVATION_BYTES:
+            if activation > max_activation:
                 raise ModelConfigError(
                     f"{spec.where(index)}: one sample's output {tuple(probe.shape[1:])} takes "
                     f"{activation / 2**30:.1f} GiB, past the ceiling of "
-                    f"{MAX_ACTIVATION_BYTES / 2**30:.0f} GiB (input size {size[0]}x{size[1]}); "
-                    f"nothing was allocated"
+                    f"{max_activation / 2**30:.2g} GiB ($PARETONAS_MAX_ACTIVATION_MIB; input "
+                    f"size {size[0]}x{size[1]}); nothing was allocated"
                 )
+
+
+def _ceiling(variable: str, default: int) -> int:
+    """A positive integer from the environment, or ``default``; a bad value names the variable."""
+    raw = os.environ.get(variable, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw.replace("_", ""))
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ModelConfigError(f"${variable}: expected a positive whole number, got {raw!r}")
+    return value
 
 
 def _meta_row(

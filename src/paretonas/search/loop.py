@@ -23,7 +23,7 @@ from contextlib import nullcontext
 import optuna
 from optuna.trial import TrialState
 
-from paretonas.errors import SearchError
+from paretonas.errors import SearchError, Terminated
 from paretonas.search import attrs
 from paretonas.search.lease import Lease, reclaim_expired, reclaim_heartbeatless
 
@@ -61,16 +61,6 @@ class _QuietSurplus(logging.Filter):
             return True
         message = record.getMessage()
         return not any(message.startswith(f"Trial {n} failed with value") for n in self.numbers)
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (SLURM's warning before a walltime kill, scancel): stop now, cleanly.
-
-    A KeyboardInterrupt so that Optuna ends the running trial FAIL and lets it through."""
-
-
-def raise_terminated(signum: int, frame: object) -> None:
-    raise Terminated(f"signal {signum}")
 
 
 TrialCallback = Callable[[optuna.Study, optuna.trial.FrozenTrial], None]

@@ -334,11 +334,17 @@ def _infeasible(
         excess = float(costs[name]) - float(limit)
         trial.set_constraint(name, excess)
         if excess > 0:
-            broken.append(f"{name} {costs[name]} > {limit}")
+            shown = f"{_shown(costs[name])} > search.constraints.{key} = {_shown(limit)}"
+            broken.append(f"{name} {shown}")
     if broken:
         record["reason"] = "infeasible: " + "; ".join(broken)
         attributes[attrs.INFEASIBLE] = record["reason"]
     return bool(broken)
+
+
+def _shown(value: float) -> str:
+    """12,345 for a count, 4 significant digits for a float (a latency)."""
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:.4g}"
 
 
 def _reuse(

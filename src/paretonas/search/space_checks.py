@@ -109,7 +109,8 @@ def check_modules_build(
             try:
                 build_model(ModelSpec.from_dict(spec, source=f"{where}.{module}"))
             except ParetonasError as exc:
+                why = str(exc).removeprefix(f"{where}.{module}: ")  # named once, here
                 raise SearchSpaceError(
                     f"{where}.{module}: cannot stand in a slot (between a Conv stem and the "
-                    f"head) with {args}: {exc}"
+                    f"head) with {args}: {why}"
                 ) from None

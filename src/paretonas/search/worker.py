@@ -24,13 +24,12 @@ import torch
 
 from paretonas.chance import learned_nothing, nothing_learned_message
 from paretonas.data import MANIFEST, load_manifest, load_split
-from paretonas.errors import SearchError
+from paretonas.errors import SearchError, raise_terminated
 from paretonas.objectives import parse_objectives
 from paretonas.search import attrs
 from paretonas.search.loop import (
     count_outcomes,
     count_states,
-    raise_terminated,
     run_until_done,
 )
 from paretonas.search.objective import SearchData, TrialContext, objective
@@ -133,8 +132,8 @@ def start_study(
     constraints and seed; create it (once, before the workers race); write ``study_json`` and
     a copy inside the study directory. A space whose ``img_size`` the prepared images cannot
     serve stops here, before any trial."""
+    searched = load_space(space)  # first: a malformed space needs no data to be refused
     manifest = load_manifest(data_dir)
-    searched = load_space(space)
     searched.check_data(
         DataShape(tuple(manifest["input_shape"]), manifest["num_classes"]),
         str(Path(data_dir) / MANIFEST),
