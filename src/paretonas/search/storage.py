@@ -173,7 +173,12 @@ def open_storage(
                 raise StorageError(
                     f"{info.redacted}: cannot open the study's storage: {_reason(exc)}"
                 ) from None
-            _logger.info("storage %s not ready (%s); retrying", info.redacted, type(exc).__name__)
+            _logger.log(  # one line, not one per attempt
+                logging.INFO if attempt == 0 else logging.DEBUG,
+                "storage %s not ready (%s); retrying for up to 6 s",
+                info.redacted,
+                type(exc).__name__,
+            )
             time.sleep(0.2 * 2**attempt)
     if info.kind == "sqlite":
         with storage.engine.connect() as connection:  # WAL: readers never block the writer
