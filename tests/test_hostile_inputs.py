@@ -311,18 +311,34 @@ def big_source(tmp_path_factory) -> Path:
     return big_idx(tmp_path_factory.mktemp("big") / "idx")
 
 
+STEP = """
+import sys, yaml
+from paretonas.data import prepare_data
+from paretonas.workflow_step import run_step
+run_step(sys.argv[1], prepare_data, yaml.safe_load(open(sys.argv[2])), sys.argv[3])
+"""
+
+
+@pytest.mark.parametrize("how", ["cli", "workflow step"])
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
-def test_case_18_an_interrupt_is_one_line_and_leaves_nothing(tmp_path, big_source, signum, code):
+def test_case_18_an_interrupt_is_one_line_and_leaves_nothing(
+    tmp_path, big_source, signum, code, how
+):
     """Interrupted while it writes the splits (its staging folder exists), prepare-data removes
-    the staging folder, keeps the previous output as it was, and says so in one line."""
+    the staging folder, keeps the previous output as it was, and says so in one line: run by
+    hand, or as the rule's script (Snakemake stops a job with SIGTERM)."""
     config = write_config(tmp_path / "c.yaml", data={"source": "idx", "path": str(big_source)})
     out = tmp_path / "data"
     out.mkdir()
     (out / "manifest.json").write_text("{}\n")  # a previous output, to be kept as it was
-    command = [sys.executable, "-m", "paretonas", "prepare-data", "--config", str(config)]
-    process = subprocess.Popen(
-        [*command, "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    log = tmp_path / "logs" / "prepare_data.log"
+    log.parent.mkdir()
+    if how == "cli":
+        command = [sys.executable, "-m", "paretonas", "prepare-data", "--config", str(config)]
+        command += ["--out", str(out)]
+    else:
+        command = [sys.executable, "-c", STEP, str(log), str(config), str(out)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while not [n for n in leftovers(tmp_path) if n.endswith(".tmp")]:
         assert process.poll() is None and time.monotonic() < deadline, "never staged"
@@ -330,10 +346,18 @@ def test_case_18_an_interrupt_is_one_line_and_leaves_nothing(tmp_path, big_sourc
     process.send_signal(signum)
     stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == code, stderr
-    assert "Traceback" not in stderr and stdout == ""
-    last = stderr.strip().splitlines()[-1]
+    text = stderr if how == "cli" else log.read_text()
+    assert "Traceback" not in text + stderr and stdout == ""
     name = signal.Signals(signum).name
-    assert last == f"paretonas prepare-data: interrupted ({name}); nothing half-written was left"
+    last = text.strip().splitlines()[-1]
+    if how == "cli":
+        assert (
+            last == f"paretonas prepare-data: interrupted ({name}); nothing half-written was left"
+        )
+    else:
+        assert last.endswith(
+            f"ERROR paretonas.step: interrupted ({name}); nothing half-written was left"
+        )
     assert leftovers(tmp_path) == []
     assert sorted(p.name for p in out.iterdir()) == ["manifest.json"]
     assert (out / "manifest.json").read_text() == "{}\n"

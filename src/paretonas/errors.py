@@ -41,3 +41,12 @@ class Terminated(KeyboardInterrupt):
 def raise_terminated(signum: int, frame: object) -> None:
     """A ``signal.signal`` handler: raise :class:`Terminated`."""
     raise Terminated(signum)
+
+
+def interrupt_status(exc: KeyboardInterrupt) -> tuple[str, int]:
+    """The signal's name and the exit status a shell reports for it (128 + its number):
+    ``("SIGTERM", 143)`` for :class:`Terminated`, ``("SIGINT", 130)`` for Ctrl-C."""
+    import signal
+
+    signum = exc.signum if isinstance(exc, Terminated) else int(signal.SIGINT)
+    return signal.Signals(signum).name, 128 + signum

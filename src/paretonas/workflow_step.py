@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
-from paretonas.errors import ParetonasError
+from paretonas.errors import ParetonasError, interrupt_status, raise_terminated
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -41,12 +42,15 @@ def run_step(
 ) -> None:
     """Call ``function`` with its log going to ``log``, then exit: with its status when it
     returns an int, 0 otherwise, 2 after a ParetonasError (one line, no traceback unless
-    ``PARETONAS_DEBUG=1``), 1 after any other exception (its traceback logged: a bug)."""
+    ``PARETONAS_DEBUG=1``), 1 after any other exception (its traceback logged: a bug), 130 or
+    143 after Ctrl-C or SIGTERM (Snakemake's way to stop a job), which unwind the step like an
+    error so that its temporary files and staging folders are removed."""
     log_to(log)
     logger = logging.getLogger("paretonas.step")
     name = f"{function.__module__}.{function.__qualname__}"
     logger.info("%s: started", name)  # the first and last lines time the job (tests read them)
     started = time.perf_counter()
+    signal.signal(signal.SIGTERM, raise_terminated)  # a step may install its own (a worker)
     try:
         status = function(*args, **kwargs)
     except ParetonasError as exc:
@@ -54,6 +58,10 @@ def run_step(
             logger.exception("error")
         logger.error("error: %s", exc)
         sys.exit(2)
+    except KeyboardInterrupt as exc:
+        signame, code = interrupt_status(exc)
+        logger.error("interrupted (%s); nothing half-written was left", signame)
+        sys.exit(code)
     except Exception:
         logger.exception("failed")  # a bug, not bad input: the traceback goes to the log
         sys.exit(1)

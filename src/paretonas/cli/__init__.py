@@ -31,7 +31,7 @@ from paretonas.cli import (
     select,
     status,
 )
-from paretonas.errors import ParetonasError, Terminated, raise_terminated
+from paretonas.errors import ParetonasError, interrupt_status, raise_terminated
 
 VERBS = (
     init,
@@ -83,12 +83,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt as exc:
         if args.debug:
             raise
-        signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT
-        name = signal.Signals(signum).name
+        signame, code = interrupt_status(exc)
         print(
-            f"paretonas {args.verb}: interrupted ({name}); nothing half-written was left",
+            f"paretonas {args.verb}: interrupted ({signame}); nothing half-written was left",
             file=sys.stderr,
         )
-        return 128 + signum
+        return code
     finally:
         signal.signal(signal.SIGTERM, previous)
