@@ -20,6 +20,7 @@ import pickle
 import re
 import secrets
 import shutil
+import signal
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -86,26 +87,31 @@ def staged_directory(out_dir: str | os.PathLike) -> Iterator[Path]:
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     sweep_stale(out_dir)
-    staging = _new_sibling(out_dir, "tmp")
-    try:
+    staging = _sibling(out_dir, "tmp")  # named first, made inside the try: an interrupt
+    try:  # arriving right after mkdir still reaches the cleanup below
+        staging.mkdir()  # with the umask (mkdtemp would make it 0700)
         yield staging
         _swap_into_place(staging, out_dir)
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        with _signals_held():  # a second Ctrl-C cannot cut the cleanup short
+            shutil.rmtree(staging, ignore_errors=True)
 
 
-def _new_sibling(out_dir: Path, kind: str) -> Path:
-    """``.<name>.<host>.<pid>.<random>.<kind>`` beside ``out_dir``, made with the umask."""
-    host = _host()
-    while True:
-        path = (
-            out_dir.parent / f".{out_dir.name}.{host}.{os.getpid()}.{secrets.token_hex(4)}.{kind}"
-        )
-        try:
-            path.mkdir()
-            return path
-        except FileExistsError:  # pragma: no cover - 32 random bits collided
-            continue
+def _sibling(out_dir: Path, kind: str) -> Path:
+    """A fresh ``.<name>.<host>.<pid>.<random>.<kind>`` path beside ``out_dir`` (not made)."""
+    token = secrets.token_hex(4)
+    return out_dir.parent / f".{out_dir.name}.{_host()}.{os.getpid()}.{token}.{kind}"
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM (delivered on exit) while a cleanup runs."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def sweep_stale(out_dir: Path) -> list[Path]:
@@ -154,15 +160,18 @@ def _swap_into_place(staging: Path, out_dir: Path) -> None:
     if not out_dir.exists():
         os.replace(staging, out_dir)
         return
-    old = _new_sibling(out_dir, "old")
-    os.replace(out_dir, old / "previous")
-    try:
-        os.replace(staging, out_dir)
-    except BaseException:
-        os.replace(old / "previous", out_dir)
-        raise
-    finally:
-        shutil.rmtree(old, ignore_errors=True)
+    old = _sibling(out_dir, "old")
+    with _signals_held():  # an interrupt between the two renames must not lose the old output
+        old.mkdir()
+        try:
+            os.replace(out_dir, old / "previous")
+            try:
+                os.replace(staging, out_dir)
+            except BaseException:
+                os.replace(old / "previous", out_dir)
+                raise
+        finally:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def load_split(out_dir: str | os.PathLike, split: str) -> tuple[torch.Tensor, torch.Tensor]:
