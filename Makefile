@@ -37,15 +37,21 @@ lint: setup
 	$(BIN)/ruff format --check src tests benchmarks workflow/scripts
 	PATH="$(BIN):$$PATH" $(BIN)/snakemake --lint
 
+# Test files run side by side, one pytest-xdist worker per core (at most 4): much of the
+# suite waits on subprocesses, servers and SLURM polls. A file stays on one worker, so its
+# module fixtures (the end-to-end run) are made once. PYTEST_WORKERS=0 runs them in series.
+PYTEST_WORKERS ?= auto
+PARALLEL = -n $(PYTEST_WORKERS) --maxprocesses 4 --dist loadfile
+
 # Everything (the README's test command; CI runs it with the real servers required).
 test: lint $(SLURM_PLUGIN)/.installed
 	PATH="$(BIN):$$PATH" DVC_NO_ANALYTICS=1 \
 	PARETONAS_SLURM_PLUGIN_PATH="$(CURDIR)/$(SLURM_PLUGIN)" \
-	$(BIN)/python -m pytest -q --durations=40
+	$(BIN)/python -m pytest -q $(PARALLEL) --durations=40
 
 # The fast loop while developing: no workflow runs, servers or benchmarks.
 test-fast: lint
-	PATH="$(BIN):$$PATH" $(BIN)/python -m pytest -q -m "not slow" --durations=10
+	PATH="$(BIN):$$PATH" $(BIN)/python -m pytest -q $(PARALLEL) -m "not slow" --durations=10
 
 clean:
 	rm -rf $(VENV) $(SLURM_PLUGIN) results .snakemake
