@@ -1,7 +1,8 @@
 """Workflow configuration: load YAML, validate against the JSON schema, fill defaults.
 
-The schema (``schemas/config.schema.yaml``) is the single source: ``workflow/schemas`` links
-to it, so Snakemake's ``validate`` and the CLI verbs check the same thing.
+The schema (``schemas/config.schema.yaml``) is the single source: the workflow
+(``workflow/rules/common.smk``) and the CLI verbs both validate with :func:`validate_config`,
+so they check the same thing and report it in the same one line.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 
 class ParetonasError(Exception):
     """Base class of every error caused by user input (config, data, model YAML)."""
@@ -46,7 +48,5 @@ def raise_terminated(signum: int, frame: object) -> None:
 def interrupt_status(exc: KeyboardInterrupt) -> tuple[str, int]:
     """The signal's name and the exit status a shell reports for it (128 + its number):
     ``("SIGTERM", 143)`` for :class:`Terminated`, ``("SIGINT", 130)`` for Ctrl-C."""
-    import signal
-
     signum = exc.signum if isinstance(exc, Terminated) else int(signal.SIGINT)
     return signal.Signals(signum).name, 128 + signum

@@ -54,19 +54,18 @@ def load_imagefolder(
             except OSError as exc:
                 _skip(bad, relative, f"cannot read: {exc.strerror or exc}")
                 continue
-            raw_md5[relative] = md5_bytes(data)
             try:
                 arrays.append(decode_image(data, size, channels))
             except _DECODE_ERRORS as exc:
                 if is_not_an_image(path, exc):
-                    not_images.append(relative)
-                    del raw_md5[relative]
-                else:
-                    _skip(bad, relative, str(exc) or type(exc).__name__)
-                continue
-            labels.append(label)
-            rows.append(relative)
-            readable[class_name] += 1
+                    not_images.append(relative)  # no file of the dataset: no md5 either
+                    continue
+                _skip(bad, relative, str(exc) or type(exc).__name__)
+            else:
+                labels.append(label)
+                rows.append(relative)
+                readable[class_name] += 1
+            raw_md5[relative] = md5_bytes(data)  # an unreadable image's bytes are recorded too
     if not_images:
         _logger.warning(
             "imagefolder: skipped %d file(s) that are not images (not counted as unreadable): %s",

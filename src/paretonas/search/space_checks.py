@@ -106,11 +106,12 @@ def check_modules_build(
                 "input_size": list(PROBE_SHAPE[1:]),
                 "backbone": [[1, "Conv", stem], [1, module, args], *head],
             }
+            # the spec's errors start with their source: the slot, named once
+            source = (
+                f"{where}.{module}: cannot stand in a slot (between a Conv stem and the head) "
+                f"with {args}"
+            )
             try:
-                build_model(ModelSpec.from_dict(spec, source=f"{where}.{module}"))
+                build_model(ModelSpec.from_dict(spec, source=source))
             except ParetonasError as exc:
-                why = str(exc).removeprefix(f"{where}.{module}: ")  # named once, here
-                raise SearchSpaceError(
-                    f"{where}.{module}: cannot stand in a slot (between a Conv stem and the "
-                    f"head) with {args}: {why}"
-                ) from None
+                raise SearchSpaceError(str(exc)) from None
