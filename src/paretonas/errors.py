@@ -2,7 +2,28 @@
 
 from __future__ import annotations
 
+import reprlib
 import signal
+
+MESSAGE_VALUE_CHARS = 200  # the most of a value any error message shows
+
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel = 3
+_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxset = _SHORT.maxdict = 8
+_SHORT.maxstring = _SHORT.maxother = 150
+_SHORT.maxlong = 60
+
+
+def short_repr(value: object) -> str:
+    """``repr(value)`` for an error message, at most ``MESSAGE_VALUE_CHARS`` characters.
+
+    reprlib stops at a few items a level and a few levels, so a huge value (a billion-item
+    list an alias bomb builds from shared parts) costs no more to show than a small one.
+    """
+    text = _SHORT.repr(value)
+    if len(text) > MESSAGE_VALUE_CHARS:
+        text = text[: MESSAGE_VALUE_CHARS - 3] + "..."
+    return text
 
 
 class ParetonasError(Exception):
