@@ -2,28 +2,50 @@
 
 from __future__ import annotations
 
-import reprlib
 import signal
+from collections.abc import Iterator
 
 MESSAGE_VALUE_CHARS = 200  # the most of a value any error message shows
 
-_SHORT = reprlib.Repr()
-_SHORT.maxlevel = 3
-_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxset = _SHORT.maxdict = 8
-_SHORT.maxstring = _SHORT.maxother = 150
-_SHORT.maxlong = 60
-
 
 def short_repr(value: object) -> str:
-    """``repr(value)`` for an error message, at most ``MESSAGE_VALUE_CHARS`` characters.
+    """``repr(value)`` for an error message: whole when it fits in ``MESSAGE_VALUE_CHARS``
+    characters, else cut there with ``...``. Rendered piece by piece and stopped at the limit,
+    so a huge value (a billion-item list an alias bomb builds from shared parts) costs no more
+    to show than a small one."""
+    text, size = [], 0
+    for piece in _repr_pieces(value, depth=0):
+        text.append(piece)
+        size += len(piece)
+        if size > MESSAGE_VALUE_CHARS:
+            return "".join(text)[: MESSAGE_VALUE_CHARS - 3] + "..."
+    return "".join(text)
 
-    reprlib stops at a few items a level and a few levels, so a huge value (a billion-item
-    list an alias bomb builds from shared parts) costs no more to show than a small one.
-    """
-    text = _SHORT.repr(value)
-    if len(text) > MESSAGE_VALUE_CHARS:
-        text = text[: MESSAGE_VALUE_CHARS - 3] + "..."
-    return text
+
+def _repr_pieces(value: object, depth: int) -> Iterator[str]:
+    """``repr(value)`` in pieces, containers item by item (the order ``repr`` uses)."""
+    brackets = {list: "[]", tuple: "()", dict: "{}"}.get(type(value))
+    if brackets is None or depth > 50:
+        if isinstance(value, str) and len(value) > MESSAGE_VALUE_CHARS:
+            value = value[:MESSAGE_VALUE_CHARS]  # cut below anyway; repr of the head only
+        elif isinstance(value, int) and value.bit_length() > 2000:
+            yield f"<an integer of {value.bit_length():,} bits>"
+            return
+        yield repr(value) if brackets is None else brackets[0] + "..." + brackets[1]
+        return
+    items = value.items() if isinstance(value, dict) else value
+    yield brackets[0]
+    for index, item in enumerate(items):
+        if index:
+            yield ", "
+        if isinstance(value, dict):
+            yield from _repr_pieces(item[0], depth + 1)
+            yield ": "
+            item = item[1]
+        yield from _repr_pieces(item, depth + 1)
+    if isinstance(value, tuple) and len(value) == 1:
+        yield ","
+    yield brackets[1]
 
 
 class ParetonasError(Exception):

@@ -133,7 +133,21 @@ def _construct_mapping(loader: StrictSafeLoader, node: yaml.MappingNode, deep: b
     return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
 
 
+def _construct_int(loader: StrictSafeLoader, node: yaml.ScalarNode) -> int:
+    try:
+        return yaml.SafeLoader.construct_yaml_int(loader, node)
+    except ValueError:  # more digits than Python converts (sys.get_int_max_str_digits)
+        raise yaml.constructor.ConstructorError(
+            None,
+            None,
+            f"an integer written with {len(node.value):,} characters, more digits than Python "
+            "reads",
+            node.start_mark,
+        ) from None
+
+
 StrictSafeLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+StrictSafeLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
 def parse_yaml(text: str, source: str, error: type[ConfigError] = ConfigError) -> Any:
