@@ -14,7 +14,7 @@ SLURM_PACKAGES = "snakemake-executor-plugin-slurm>=2.8,<3" "snakemake-executor-p
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install --quiet "$(TORCH)"
 	$(BIN)/pip install --quiet -e ".[dev,workflow,export,postgres,dashboard]"

@@ -13,7 +13,7 @@ import os
 from importlib import resources
 from typing import Any
 
-from paretonas.errors import ConfigError
+from paretonas.errors import ConfigError, short_repr
 from paretonas.yamlio import parse_yaml, read_yaml
 
 
@@ -30,8 +30,51 @@ def default_config() -> dict[str, Any]:
 
 def load_config(path: str | os.PathLike) -> dict:
     """Read a config YAML file, validate it, fill in defaults."""
+    return validate_config(read_config_file(path), str(path))
+
+
+def read_config_file(path: str | os.PathLike) -> dict[str, Any]:
+    """A config file's mapping as written (not validated): the strict YAML loader, and no
+    template of Snakemake's YTE (``__use_yte__``, ``?expression``), which would run code.
+
+    The one reader of config files: the CLI verbs, the workflow (``common.smk``) and, through
+    the ``paretonas_guard`` startup hook, Snakemake's own ``--configfile`` loading.
+    """
     data = read_yaml(path)
-    return validate_config(data if data is not None else {}, str(path))
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping, got {type(data).__name__}")
+    _refuse_templates(data, str(path))
+    return data
+
+
+def _refuse_templates(value: Any, source: str, where: str = "") -> None:
+    """Refuse YTE's markers: ``__use_yte__`` at the top level, a key or string value that
+    starts with ``?`` anywhere (YTE evaluates those as Python). Nothing here is evaluated."""
+    if isinstance(value, dict):
+        if not where and "__use_yte__" in value:
+            raise ConfigError(
+                f"{source}: __use_yte__: {short_repr(value['__use_yte__'])}: YTE templates are "
+                "refused; a config file holds data only, nothing in it is run"
+            )
+        for key, item in value.items():
+            path = f"{where}.{key}" if where else str(key)
+            if isinstance(key, str) and key.startswith("?"):
+                _template_error(source, where or "(top level)", key)
+            _refuse_templates(item, source, path)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _refuse_templates(item, source, f"{where}[{index}]")
+    elif isinstance(value, str) and value.startswith("?"):
+        _template_error(source, where, value)
+
+
+def _template_error(source: str, where: str, text: str) -> None:
+    raise ConfigError(
+        f"{source}: {where}: {short_repr(text)} is a YTE template expression; it is refused, "
+        "a config file holds data only, nothing in it is run"
+    )
 
 
 def validate_config(config: Any, source: str = "config") -> dict[str, Any]:
@@ -51,7 +94,7 @@ def validate_config(config: Any, source: str = "config") -> dict[str, Any]:
     if errors:
         error = errors[0]
         key = ".".join(str(p) for p in error.absolute_path) or "(top level)"
-        message = error.message
+        message = error.message.replace(repr(error.instance), short_repr(error.instance), 1)
         if error.validator == "additionalProperties":
             key, message = _unknown_key(error, key)
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""

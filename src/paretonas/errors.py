@@ -3,6 +3,49 @@
 from __future__ import annotations
 
 import signal
+from collections.abc import Iterator
+
+MESSAGE_VALUE_CHARS = 200  # the most of a value any error message shows
+
+
+def short_repr(value: object) -> str:
+    """``repr(value)`` for an error message: whole when it fits in ``MESSAGE_VALUE_CHARS``
+    characters, else cut there with ``...``. Rendered piece by piece and stopped at the limit,
+    so a huge value (a billion-item list an alias bomb builds from shared parts) costs no more
+    to show than a small one."""
+    text, size = [], 0
+    for piece in _repr_pieces(value, depth=0):
+        text.append(piece)
+        size += len(piece)
+        if size > MESSAGE_VALUE_CHARS:
+            return "".join(text)[: MESSAGE_VALUE_CHARS - 3] + "..."
+    return "".join(text)
+
+
+def _repr_pieces(value: object, depth: int) -> Iterator[str]:
+    """``repr(value)`` in pieces, containers item by item (the order ``repr`` uses)."""
+    brackets = {list: "[]", tuple: "()", dict: "{}"}.get(type(value))
+    if brackets is None or depth > 50:
+        if isinstance(value, str) and len(value) > MESSAGE_VALUE_CHARS:
+            value = value[:MESSAGE_VALUE_CHARS]  # cut below anyway; repr of the head only
+        elif isinstance(value, int) and value.bit_length() > 2000:
+            yield f"<an integer of {value.bit_length():,} bits>"
+            return
+        yield repr(value) if brackets is None else brackets[0] + "..." + brackets[1]
+        return
+    items = value.items() if isinstance(value, dict) else value
+    yield brackets[0]
+    for index, item in enumerate(items):
+        if index:
+            yield ", "
+        if isinstance(value, dict):
+            yield from _repr_pieces(item[0], depth + 1)
+            yield ": "
+            item = item[1]
+        yield from _repr_pieces(item, depth + 1)
+    if isinstance(value, tuple) and len(value) == 1:
+        yield ","
+    yield brackets[1]
 
 
 class ParetonasError(Exception):

@@ -12,12 +12,17 @@ sys.path.insert(0, SRC)
 os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")])))
 
 from paretonas.code_digest import stage_digest  # noqa: E402  (stdlib only: starts fast)
-from paretonas.config import validate_config  # noqa: E402
+from paretonas.config import read_config_file, validate_config  # noqa: E402
 from paretonas.errors import ConfigError  # noqa: E402
 
-# Validated by the package (the schema Snakemake's validate() would use, one line per error
-# instead of the whole schema), defaults filled in, before anything runs.
+# Each config file is read again by the package's strict reader: where the package's startup
+# hook (src/paretonas_guard.py) is installed, Snakemake has read them with it already;
+# where it is not, a YTE template, a duplicate key or a Python tag still stops the run here.
+# Then the merged config is validated by the package (the schema Snakemake's validate() would
+# use, one line per error instead of the whole schema), defaults filled in, before anything runs.
 try:
+    for configfile in workflow.configfiles:
+        read_config_file(configfile)
     config.update(validate_config(config, " + ".join(
         ["config/config.yaml", *map(str, workflow.overwrite_configfiles or ())]
     )))

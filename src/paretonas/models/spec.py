@@ -16,10 +16,10 @@ from typing import Any
 
 import yaml
 
-from paretonas.errors import ModelConfigError
+from paretonas.errors import ModelConfigError, short_repr
 from paretonas.models.blocks._base import ArgError, Block
 from paretonas.models.registry import get_block, list_blocks
-from paretonas.yamlio import StrictSafeLoader, atomic_write_text, parse_yaml
+from paretonas.yamlio import StrictSafeLoader, atomic_write_text, parse_yaml, read_text
 
 REQUIRED_KEYS = ("input_channel", "depth_multiple", "width_multiple", "backbone")
 OPTIONAL_KEYS = ("input_size", "description")
@@ -55,14 +55,7 @@ class ModelSpec:
     @classmethod
     def from_yaml(cls, path: str | os.PathLike) -> ModelSpec:
         """Load and validate a model YAML file."""
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ModelConfigError(f"{path}: no such file") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ModelConfigError(f"{path}: cannot read: {exc}") from None
-        return cls.from_text(text, str(path))
+        return cls.from_text(read_text(path, ModelConfigError), str(path))
 
     @classmethod
     def from_text(cls, text: str, source: str = "<string>") -> ModelSpec:
@@ -178,7 +171,8 @@ def bind_args(block: type[Block], raw: Sequence[Any] | Mapping[str, Any]) -> dic
         if len(raw) > len(names):
             raise ArgError(
                 None,
-                f"takes at most {len(names)} args {block.signature()}, got {len(raw)}: {list(raw)}",
+                f"takes at most {len(names)} args {block.signature()}, "
+                f"got {len(raw)}: {short_repr(list(raw))}",
             )
         given = dict(zip(names, raw, strict=False))
     bound = {}
@@ -208,7 +202,7 @@ def _top_level(source: str, key: str, value: Any, kind: type) -> Any:
             f" (YAML 1.1 reads {value} as a string: write it with a decimal point and a "
             f"signed exponent, e.g. {float(value):.1e})"
         )
-    raise ModelConfigError(f"{source}: {key}: expected {expected}, got {value!r}{hint}")
+    raise ModelConfigError(f"{source}: {key}: expected {expected}, got {short_repr(value)}{hint}")
 
 
 def _is_float_text(text: str) -> bool:
@@ -231,22 +225,28 @@ def _input_size(source: str, value: Any) -> tuple[int, int] | None:
     ):
         return (value[0], value[1])
     raise ModelConfigError(
-        f"{source}: input_size: expected a positive integer or [height, width], got {value!r}"
+        f"{source}: input_size: expected a positive integer or [height, width], "
+        f"got {short_repr(value)}"
     )
 
 
 def _block_spec(source: str, index: int, row: Any, lines: tuple[int, ...] | None) -> BlockSpec:
     where = f"{source}: backbone[{index}]" + (f" (line {lines[index]})" if lines else "")
     if not isinstance(row, (list, tuple)) or len(row) != 3:
-        raise ModelConfigError(f"{where}: expected a row [repeat, module, args], got {row!r}")
+        raise ModelConfigError(
+            f"{where}: expected a row [repeat, module, args], got {short_repr(row)}"
+        )
     repeat, module, args = row
     if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
-        raise ModelConfigError(f"{where}: repeat: expected an integer >= 1, got {repeat!r}")
+        raise ModelConfigError(
+            f"{where}: repeat: expected an integer >= 1, got {short_repr(repeat)}"
+        )
     if not isinstance(module, str) or module not in list_blocks():
         close = difflib.get_close_matches(str(module), list_blocks(), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ModelConfigError(
-            f"{where}: module: unknown module {module!r}{hint}; known: {', '.join(list_blocks())}"
+            f"{where}: module: unknown module {short_repr(module)}{hint}; "
+            f"known: {', '.join(list_blocks())}"
         )
     if isinstance(args, Mapping):
         if not all(isinstance(k, str) for k in args):
@@ -254,7 +254,9 @@ def _block_spec(source: str, index: int, row: Any, lines: tuple[int, ...] | None
         return BlockSpec(repeat, module, dict(args))
     if isinstance(args, (list, tuple)):
         return BlockSpec(repeat, module, tuple(args))
-    raise ModelConfigError(f"{where}: {module}: args: expected a list or a mapping, got {args!r}")
+    raise ModelConfigError(
+        f"{where}: {module}: args: expected a list or a mapping, got {short_repr(args)}"
+    )
 
 
 def _row_lines(text: str) -> tuple[int, ...] | None:

@@ -10,6 +10,8 @@ from typing import Any, ClassVar
 
 from torch import nn
 
+from paretonas.errors import short_repr
+
 
 class ArgError(ValueError):
     """A block argument is invalid. ``key`` names it; the builder adds file and row."""
@@ -52,13 +54,17 @@ class Arg:
         """Return the value in canonical form, or raise ArgError naming this argument."""
         value = _check_kind(self.name, self.kind, value)
         if self.choices is not None and value not in self.choices:
-            raise ArgError(self.name, f"must be one of {list(self.choices)}, got {value!r}")
+            raise ArgError(
+                self.name, f"must be one of {list(self.choices)}, got {short_repr(value)}"
+            )
         return value
 
 
 def _check_kind(name: str, kind: ArgKind, value: Any) -> Any:
     def fail(expected: str) -> ArgError:
-        return ArgError(name, f"expected {expected}, got {value!r} ({type(value).__name__})")
+        return ArgError(
+            name, f"expected {expected}, got {short_repr(value)} ({type(value).__name__})"
+        )
 
     is_int = isinstance(value, int) and not isinstance(value, bool)
     is_number = (is_int or isinstance(value, float)) and not isinstance(value, bool)
@@ -91,7 +97,9 @@ def _check_kind(name: str, kind: ArgKind, value: Any) -> Any:
             return None
         if not isinstance(value, str) or value.lower() not in ACTIVATIONS:
             known = ", ".join(ACTIVATION_NAMES)
-            raise ArgError(name, f"unknown activation {value!r}; known: {known} (or null)")
+            raise ArgError(
+                name, f"unknown activation {short_repr(value)}; known: {known} (or null)"
+            )
         return value
     raise AssertionError(f"unhandled {kind=}")  # pragma: no cover
 
