@@ -127,7 +127,7 @@ def read_idx(path: Path, magic: int, what: str) -> tuple[np.ndarray, str]:
                 raise DataError(
                     f"{path}: header declares {_dims(shape)} = {format_bytes(expected)} of "
                     f"values, past the ceiling of {format_bytes(limit)} (${IDX_MIB_VARIABLE}, in "
-                    "MiB); nothing was read: raise it to read this file"
+                    "MiB): raise it to read this file"
                 )
             on_disk = path.stat().st_size
             if gzipped and on_disk > limit:
@@ -172,9 +172,7 @@ def _read_header(stream: BinaryIO, path: Path, magic: int, what: str) -> tuple[i
         )
     dims = stream.read(4 * ndim)
     if len(dims) < 4 * ndim:
-        raise DataError(
-            f"{path}: truncated: {4 + len(dims)} bytes, header needs {header_size}"
-        )
+        raise DataError(f"{path}: truncated: {4 + len(dims)} bytes, header needs {header_size}")
     return tuple(int.from_bytes(dims[i : i + 4], "big") for i in range(0, 4 * ndim, 4))
 
 

@@ -26,7 +26,7 @@ IDX_MIB_VARIABLE = "PARETONAS_MAX_IDX_MIB"
 
 
 def ceiling(variable: str, default: int) -> int:
-    """A positive whole number from ``$variable``, or ``default``; a bad value names the variable."""
+    """A positive whole number from ``$variable``, or ``default``; a bad value names it."""
     raw = os.environ.get(variable, "").strip()
     if not raw:
         return default
@@ -55,7 +55,7 @@ def too_big(path: Path | str, what: str, size: int, limit: int, variable: str) -
     """The one line for a file past a byte ceiling: its size, the ceiling and how to raise it."""
     return DataError(
         f"{path}: {what} {format_bytes(size)}, past the ceiling of {format_bytes(limit)} "
-        f"(${variable}, in MiB); nothing was read: raise it to read this file"
+        f"(${variable}, in MiB): raise it to read this file"
     )
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
 from paretonas.data._idx import IMAGES_SUFFIX, LABELS_SUFFIX, load_idx
 from paretonas.data._imagefolder import (
     _DECODE_ERRORS,
