@@ -139,8 +139,7 @@ def read_idx(path: Path, magic: int, what: str) -> tuple[np.ndarray, str]:
         raise DataError(f"{path}: not a valid gzip file: {exc}") from None
     except OSError as exc:
         raise DataError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    if gzipped:
-        _check_body_size(path, shape, len(body), bounded=True)
+    _check_body_size(path, shape, len(body), bounded=gzipped)  # a plain file: changed since
     values = np.frombuffer(body, dtype=np.uint8, count=expected).reshape(shape)
     return values, md5_file(path)
 
