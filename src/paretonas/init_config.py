@@ -396,8 +396,8 @@ def _escaped(character: str) -> str:
     code = ord(character)
     if character in "\n\r\t":
         return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}[character]
-    if code < 0x100:
-        return f"\\x{code:02x}"
+    if code < 0x80 or 0xDC80 <= code <= 0xDCFF:  # ASCII, or a byte a name could not decode
+        return f"\\x{code & 0xFF:02x}"
     return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 

@@ -10,6 +10,7 @@ import io
 import os
 import shutil
 import struct
+import subprocess
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +23,7 @@ from PIL import Image
 
 from paretonas.config import load_config
 from paretonas.data import SPLITS, split_path
+from paretonas.init_config import comment_word
 from tests.cli.test_init import paretonas_init
 from tests.conftest import REPO, paretonas
 from tests.data.conftest import write_idx
@@ -456,3 +458,22 @@ def test_init_writes_any_folder_name_as_data(project, monkeypatch, case, name):
     monkeypatch.chdir(project)
     assert load_config(path)["data"]["path"] == f"data/{name}"  # the project's loader agrees
     assert Path(load_config(path)["data"]["path"]).is_dir()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        *(name for _, name in FOLDER_NAMES),
+        "plain",
+        "it's",
+        "nbsp\xa0nel\x85",
+        os.fsdecode(b"caf\xe9"),
+    ],
+)
+def test_the_command_in_the_comment_gives_bash_the_folder_name_back(name):
+    """Case 6: the header's `paretonas init WORD` is one line, and bash turns WORD back into
+    the folder's exact bytes (a name that is not UTF-8 included)."""
+    word = comment_word(name)
+    assert word.isprintable()  # no line break, no control character: the comment holds it
+    echoed = subprocess.run(["bash", "-c", f"printf %s {word}"], capture_output=True, check=True)
+    assert echoed.stdout == os.fsencode(name)
