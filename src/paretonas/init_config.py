@@ -94,7 +94,10 @@ def config_name(directory: str | os.PathLike, name: str | None = None) -> str:
     """``name`` checked, or the folder's name made safe for a file name (``My Trash!`` ->
     ``my_trash``); the names of the default config and space are refused."""
     if name is None:
-        raw = Path(directory).resolve().name
+        try:
+            raw = Path(directory).resolve().name
+        except (OSError, RuntimeError):  # a symlink loop (inspect_source then names it)
+            raw = Path(os.path.abspath(directory)).name
         name = re.sub(r"[^a-z0-9_-]+", "_", raw.lower()).strip("_-") or "data"
     elif not _NAME.fullmatch(name):
         raise ConfigError(

@@ -477,3 +477,19 @@ def test_the_command_in_the_comment_gives_bash_the_folder_name_back(name):
     assert word.isprintable()  # no line break, no control character: the comment holds it
     echoed = subprocess.run(["bash", "-c", f"printf %s {word}"], capture_output=True, check=True)
     assert echoed.stdout == os.fsencode(name)
+
+
+@pytest.mark.parametrize("verb", ["prepare-data", "init"])
+def test_a_folder_that_is_a_symlink_loop_is_named_so(project, verb):
+    """Case 5 where data.path itself (or init's DIR) is the loop."""
+    (project / "images").symlink_to("images")
+    if verb == "init":
+        result = paretonas_init(project, "images")
+        where = "images"
+    else:
+        result, _ = prepare(project, project / "images")
+        where = f"data.path: {project / 'images'}"
+    one_line_error(result, verb, f"error: {where}: a symlink loop (it leads back to itself)")
+    assert sorted(p.name for p in project.iterdir()) == sorted(
+        ["config", "images"] + (["c.yaml"] if verb == "prepare-data" else [])
+    )
