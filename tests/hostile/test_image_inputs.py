@@ -5,12 +5,9 @@ read ends in one line naming the file and the value, exit 2, nothing written."""
 
 from __future__ import annotations
 
-import gzip
 import io
 import os
-import shutil
 import struct
-import subprocess
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -18,15 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-import yaml
 from PIL import Image
 
-from paretonas.config import load_config
 from paretonas.data import SPLITS, split_path
-from paretonas.init_config import comment_word
 from tests.cli.test_init import paretonas_init
-from tests.conftest import REPO, paretonas
-from tests.data.conftest import write_idx
+from tests.conftest import paretonas
 from tests.test_hostile_inputs import one_line_error, write_config
 
 SIZE = 8  # data.img_size of the pixel cases: most images are drawn at that size, not resized
@@ -283,130 +276,6 @@ def test_images_too_big_are_refused_in_one_line(tmp_path, case, write, needles):
     assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml", "images"]
 
 
-def idx_pair(root: Path, images: np.ndarray, dims=None, suffix: str = "", tail: bytes = b""):
-    """An IDX pair in ``root``: the images file (``dims`` in its header; ``tail`` appended to
-    it) and labels 0, 1, 2, ... a class each third."""
-    root.mkdir(parents=True)
-    path = write_idx(root / f"x-images-idx3-ubyte{suffix}", 0x803, images, dims)
-    with open(path, "ab") as handle:
-        handle.write(tail)
-    write_idx(root / "x-labels-idx1-ubyte", 0x801, np.arange(len(images)) % 3)
-    return path
-
-
-HUGE = (2**31 - 1,) * 3
-BOMB = gzip.compress(bytes(1 << 24), mtime=0) * 64  # 64 more gzip members: 1 GiB of zeros
-
-
-# (case, writer -> (the file the line names, environment), what the line must also hold)
-IDX_REFUSALS = [
-    (
-        "3: dimensions 2**31-1 x 2**31-1 x 2**31-1",
-        lambda root: (idx_pair(root, np.zeros((12, 4, 4)), HUGE), {}),
-        ["truncated: header says 2147483647x2147483647x2147483647 = 9,903,520,300,447,984,"],
-    ),
-    (
-        "3: the same dimensions, gzipped",
-        lambda root: (idx_pair(root, np.zeros((12, 4, 4)), HUGE, ".gz"), {}),
-        [
-            "header declares 2147483647x2147483647x2147483647 = 9.2e+18 GiB of values, past the "
-            "ceiling of 4.0 GiB ($PARETONAS_MAX_IDX_MIB, in MiB)"
-        ],
-    ),
-    (
-        "4: a gzip bomb: 1 GiB of zeros after the values",
-        lambda root: (idx_pair(root, np.zeros((12, 4, 4)), None, ".gz", BOMB), {}),
-        [
-            "holds more than the 12x4x4 = 192 bytes of values its header declares "
-            "(decompression stopped there)"
-        ],
-    ),
-    (
-        "4: values past a lowered $PARETONAS_MAX_IDX_MIB",
-        lambda root: (
-            idx_pair(root, np.zeros((2100, 32, 32)), None, ".gz"),
-            {"PARETONAS_MAX_IDX_MIB": "1"},
-        ),
-        ["header declares 2100x32x32 = 2.1 MiB of values, past the ceiling of 1.0 MiB"],
-    ),
-    (
-        "3: images of 0 pixels",
-        lambda root: (idx_pair(root, np.zeros((12, 0, 4))), {}),
-        ["its images are 0x4 pixels"],
-    ),
-]
-
-
-@pytest.mark.parametrize(
-    ("case", "write", "needles"), IDX_REFUSALS, ids=[c[0] for c in IDX_REFUSALS]
-)
-def test_idx_files_are_refused_in_one_line(tmp_path, case, write, needles):
-    named, env = write(tmp_path / "idx")
-    result, out = prepare(tmp_path, tmp_path / "idx", env, source="idx")
-    one_line_error(result, "prepare-data", f"error: {named}: ", *needles)
-    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml", "idx"]
-
-
-def loops_in_a_class(root: Path) -> Path:
-    small_pngs(root)
-    (root / "a" / "loop1").symlink_to("loop2")
-    (root / "a" / "loop2").symlink_to("loop1")
-    (root / "a" / "here").symlink_to(".", target_is_directory=True)
-    return root
-
-
-def loop_as_a_class(root: Path) -> Path:
-    small_pngs(root)
-    (root / "c").symlink_to("c")
-    return root
-
-
-def big_video(root: Path) -> Path:
-    small_pngs(root)
-    sparse(root / "a" / "clip.mp4", 20 * GIB)
-    return root
-
-
-LOOPS = "a link that leads back to itself or to a folder above it"
-# (case, writer, the warning prepare-data prints (and init, when it has a row below))
-WARNINGS = [
-    (
-        "5: symlink loops in a class folder",
-        loops_in_a_class,
-        f"ignoring 3 symlink loop(s) in {{root}}/a ({LOOPS}): 'here', 'loop1', 'loop2'",
-    ),
-    (
-        "5: a symlink loop beside the class folders",
-        loop_as_a_class,
-        f"ignoring 1 symlink loop(s) in {{root}} ({LOOPS}): 'c'",
-    ),
-    (
-        "2: a 20 GB file that is no image (clip.mp4)",
-        big_video,
-        "skipped 1 file(s) that are not images (not counted as unreadable): a/clip.mp4",
-    ),
-]
-
-
-@pytest.mark.parametrize(("case", "write", "warning"), WARNINGS, ids=[c[0] for c in WARNINGS])
-def test_entries_that_are_no_image_are_named_and_skipped(tmp_path, case, write, warning):
-    root = write(tmp_path / "images")
-    result, out = prepare(tmp_path, root, img_size=SIZE)
-    assert result.returncode == 0, result.stderr
-    warnings = [line for line in result.stderr.splitlines() if " WARNING " in line]
-    assert len(warnings) == 1 and warnings[0].endswith(warning.format(root=root)), warnings
-    manifest = yaml.safe_load((out / "manifest.json").read_text())
-    assert manifest["counts"]["all"]["total"] == 2 * PER_CLASS
-
-
-@pytest.fixture
-def project(tmp_path) -> Path:
-    """A working directory laid out as the repository root, as `paretonas init` needs."""
-    (tmp_path / "config").mkdir()
-    shutil.copy2(REPO / "config" / "search_space.yaml", tmp_path / "config")
-    return tmp_path
-
-
 def test_init_refuses_a_huge_image_in_the_same_line(project):
     """Case 2 through `paretonas init`, which reads the folder before any config exists."""
     named, _ = huge_image_file(project / "images")
@@ -416,80 +285,3 @@ def test_init_refuses_a_huge_image_in_the_same_line(project):
         result, "init", f"error: {relative}: an image file of 20.0 GiB, past the ceiling"
     )
     assert sorted(p.name for p in (project / "config").iterdir()) == ["search_space.yaml"]
-
-
-@pytest.mark.slow  # init times 3 trials: ~30 s here
-def test_init_names_symlink_loops_too(project):
-    """Case 5 through `paretonas init`: the same warning, and the loops are no images."""
-    root = loops_in_a_class(project / "images")
-    result = paretonas_init(project, "images")
-    assert result.returncode == 0, result.stderr
-    warnings = [line for line in result.stderr.splitlines() if " WARNING " in line]
-    expected = f"ignoring 3 symlink loop(s) in images/a ({LOOPS}): 'here', 'loop1', 'loop2'"
-    assert len(warnings) == 1 and warnings[0].endswith(expected), result.stderr
-    assert result.stdout.startswith("images: imagefolder, 2 classes, 6 images\n")
-    assert root.is_dir()
-
-
-# (case, the folder's name: every character of it must reach data.path and no key besides)
-FOLDER_NAMES = [
-    ("6: a newline and a key", "x\nseed: 666"),
-    ("6: a comment sign, a colon and quotes", "a # b: 'c' \"d\""),
-    ("6: control characters and a line separator", "bell\x07\r\u2028tab\tend"),
-]
-
-
-@pytest.mark.slow  # init times 3 trials: ~30 s here
-@pytest.mark.parametrize(("case", "name"), FOLDER_NAMES, ids=[c[0] for c in FOLDER_NAMES])
-def test_init_writes_any_folder_name_as_data(project, monkeypatch, case, name):
-    small_pngs(project / "data" / name)
-    result = paretonas_init(project, f"data/{name}", "--name", "pets")
-    assert result.returncode == 0, result.stderr
-    path = project / "config" / "pets.yaml"
-    text = path.read_text(encoding="utf-8")
-    written = yaml.safe_load(text)
-    assert list(written) == ["results_dir", "data", "search"]
-    assert list(written["data"]) == [
-        "source", "path", "img_size", "channels", "search_fraction",
-    ]  # fmt: skip
-    assert written["data"]["path"] == f"data/{name}" and written["results_dir"] == "results/pets"
-    comments = text[: text.index("results_dir:")].splitlines()
-    assert len(comments) == 5 and all(line.startswith("# ") for line in comments), comments
-    monkeypatch.chdir(project)
-    assert load_config(path)["data"]["path"] == f"data/{name}"  # the project's loader agrees
-    assert Path(load_config(path)["data"]["path"]).is_dir()
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        *(name for _, name in FOLDER_NAMES),
-        "plain",
-        "it's",
-        "nbsp\xa0nel\x85",
-        os.fsdecode(b"caf\xe9"),
-    ],
-)
-def test_the_command_in_the_comment_gives_bash_the_folder_name_back(name):
-    """Case 6: the header's `paretonas init WORD` is one line, and bash turns WORD back into
-    the folder's exact bytes (a name that is not UTF-8 included)."""
-    word = comment_word(name)
-    assert word.isprintable()  # no line break, no control character: the comment holds it
-    echoed = subprocess.run(["bash", "-c", f"printf %s {word}"], capture_output=True, check=True)
-    assert echoed.stdout == os.fsencode(name)
-
-
-@pytest.mark.parametrize("verb", ["prepare-data", "init"])
-def test_a_folder_that_is_a_symlink_loop_is_named_so(project, verb):
-    """Case 5 where data.path itself (or init's DIR) is the loop."""
-    (project / "images").symlink_to("images")
-    if verb == "init":
-        result = paretonas_init(project, "images")
-        where = "images"
-    else:
-        result, _ = prepare(project, project / "images")
-        where = f"data.path: {project / 'images'}"
-    one_line_error(result, verb, f"error: {where}: a symlink loop (it leads back to itself)")
-    assert sorted(p.name for p in project.iterdir()) == sorted(
-        ["config", "images"] + (["c.yaml"] if verb == "prepare-data" else [])
-    )
