@@ -15,6 +15,7 @@ import logging
 import math
 import os
 import re
+import shlex
 import statistics
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -93,7 +94,10 @@ def config_name(directory: str | os.PathLike, name: str | None = None) -> str:
     """``name`` checked, or the folder's name made safe for a file name (``My Trash!`` ->
     ``my_trash``); the names of the default config and space are refused."""
     if name is None:
-        raw = Path(directory).resolve().name
+        try:
+            raw = Path(directory).resolve().name
+        except (OSError, RuntimeError):  # a symlink loop (inspect_source then names it)
+            raw = Path(os.path.abspath(directory)).name
         name = re.sub(r"[^a-z0-9_-]+", "_", raw.lower()).strip("_-") or "data"
     elif not _NAME.fullmatch(name):
         raise ConfigError(
@@ -351,9 +355,10 @@ def _space_text(plan: InitPlan, base: Path, space: dict[str, Any]) -> str:
     changes = [f"hparams.steps: {plan.steps}"]
     if space["model"]["stem"].get("stride") == 2:
         changes.append(f"model.stem.stride: 2 ({plan.input_shape[1]} px images)")
+    shown = comment_word(base.as_posix())
     header = (
-        f"# Search space for config/{plan.name}.yaml, written by `paretonas init`: {base} with\n"
-        f"# {'; '.join(changes)}. {base} explains every key.\n"
+        f"# Search space for config/{plan.name}.yaml, written by `paretonas init`: {shown} with\n"
+        f"# {'; '.join(changes)}. {shown} explains every key.\n"
     )
     return header + yaml.safe_dump(space, sort_keys=False, default_flow_style=None)
 
@@ -362,7 +367,8 @@ def _config_text(plan: InitPlan) -> str:
     report = plan.report
     created = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
-        f"# Written by `paretonas init {plan.config['data']['path']}` (paretonas {__version__},"
+        f"# Written by `paretonas init {comment_word(plan.config['data']['path'])}` "
+        f"(paretonas {__version__},"
         f" {created}).",
         f"# {report.source}: {report.images:,} images, {len(report.class_names)} classes, "
         f"input {'x'.join(map(str, plan.input_shape))}.",
@@ -372,6 +378,30 @@ def _config_text(plan: InitPlan) -> str:
         "# Keys left out take config/config.yaml's values (every key: config/README.md).",
     ]
     return "\n".join(lines) + "\n" + yaml.safe_dump(plan.config, sort_keys=False)
+
+
+def comment_word(text: str) -> str:
+    """``text`` as one shell word that cannot leave a YAML comment: shell-quoted when every
+    character is printable, else in bash's ``$'...'`` form (what ``printf %q`` prints), so a
+    newline or a control character in a folder name cannot end the comment and start a key
+    (PyYAML also refuses a file with a control character anywhere, comments included)."""
+    if text.isprintable():
+        return shlex.quote(text)
+    return "$'" + "".join(map(_escaped, text)) + "'"
+
+
+def _escaped(character: str) -> str:
+    """One character inside bash's ``$'...'``: printable ones as they are, the rest escaped."""
+    if character in "\\'":
+        return "\\" + character
+    if character.isprintable():
+        return character
+    code = ord(character)
+    if character in "\n\r\t":
+        return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}[character]
+    if code < 0x80 or 0xDC80 <= code <= 0xDCFF:  # ASCII, or a byte a name could not decode
+        return f"\\x{code & 0xFF:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def run_command(plan: InitPlan) -> str:

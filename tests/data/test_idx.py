@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import gzip
+import tracemalloc
+
 import numpy as np
 import pytest
 import torch
 
 from paretonas.data import load_manifest, load_split_file, prepare_data
+from paretonas.data._idx import load_idx
 from paretonas.errors import DataError
 from tests.data.conftest import MNIST_DIR, assert_no_output, config, write_idx
 
@@ -139,3 +143,21 @@ def test_missing_or_ambiguous_idx_files(small_idx, tmp_path):
     with pytest.raises(DataError, match=several):
         prepare_data(config(source="idx", path=str(directory)), tmp_path / "out")
     assert_no_output(tmp_path / "out")
+
+
+def test_a_gzip_bomb_is_decompressed_no_further_than_its_header_promises(tmp_path):
+    """1 GiB of zeros after 192 bytes of values: refused after reading at most 193 of them."""
+    directory = tmp_path / "idx"
+    directory.mkdir()
+    path = write_idx(directory / "b-images-idx3-ubyte.gz", 0x803, np.zeros((12, 4, 4)))
+    with open(path, "ab") as handle:
+        handle.write(gzip.compress(bytes(1 << 24), mtime=0) * 64)  # 64 members of 16 MiB
+    write_idx(directory / "b-labels-idx1-ubyte", 0x801, np.arange(12) % 3)
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataError, match=r"holds more than the 12x4x4 = 192 bytes of values"):
+            load_idx(directory)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20, peak  # a few buffers, never the 1 GiB

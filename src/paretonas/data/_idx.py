@@ -2,18 +2,27 @@
 
 The format is a big-endian header (magic number, then one uint32 per dimension) followed by
 raw uint8 values; numpy reads it without copies. Every check names the file it failed on.
+The header is read first and decides how much is read after it: the values it declares
+(computed in Python integers, so dimensions such as 2**31-1 cannot overflow), refused past
+``$PARETONAS_MAX_IDX_MIB``, and a gzip stream is decompressed no further than those values and
+one byte (a gzip bomb ends there, as "more bytes than the header declares").
 """
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import logging
+import math
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
-from paretonas.data._sources import RawDataset, class_names_from_labels, md5_bytes
+from paretonas.data._limits import IDX_MIB_VARIABLE, format_bytes, idx_bytes_ceiling, too_big
+from paretonas.data._sources import RawDataset, class_names_from_labels, md5_file
 from paretonas.errors import DataError
 
 _logger = logging.getLogger(__name__)
@@ -29,10 +38,8 @@ def load_idx(directory: Path, label_values: list[int] | None = None) -> RawDatas
     the values the labels may hold (``data.label_values``; None: consecutive values)."""
     images_path = find_one(directory, IMAGES_SUFFIX)
     labels_path = find_one(directory, LABELS_SUFFIX)
-    images_raw, images_md5 = _read(images_path)
-    labels_raw, labels_md5 = _read(labels_path)
-    images = parse_idx(images_raw, images_path, IMAGES_MAGIC, "images (N, H, W)")
-    labels = parse_idx(labels_raw, labels_path, LABELS_MAGIC, "labels (N)")
+    images, images_md5 = read_idx(images_path, IMAGES_MAGIC, "images (N, H, W)")
+    labels, labels_md5 = read_idx(labels_path, LABELS_MAGIC, "labels (N)")
     if len(images) != len(labels):
         raise DataError(
             f"{images_path.name} has {len(images)} images but {labels_path.name} has "
@@ -40,6 +47,8 @@ def load_idx(directory: Path, label_values: list[int] | None = None) -> RawDatas
         )
     if len(images) == 0:
         raise DataError(f"{images_path}: holds no images")
+    if 0 in images.shape[1:]:
+        raise DataError(f"{images_path}: its images are {_dims(images.shape[1:])} pixels")
     check_label_values(labels, labels_path, label_values)
     targets, class_names = class_names_from_labels(labels)
     _logger.debug("idx: %s %s, %s", images_path.name, images.shape, labels_path.name)
@@ -103,48 +112,89 @@ def find_one(directory: Path, suffix: str) -> Path:
     return found[0]
 
 
-def _read(path: Path) -> tuple[bytes, str]:
-    """The decompressed bytes of ``path`` and the md5 of the bytes on disk."""
+def read_idx(path: Path, magic: int, what: str) -> tuple[np.ndarray, str]:
+    """The values of one IDX file, shaped as its header declares, and the md5 of the file on
+    disk; every refusal names the file (see the module for what is read and when)."""
+    limit = idx_bytes_ceiling()
+    gzipped = path.suffix == ".gz"
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    if path.suffix != ".gz":
-        return raw, md5_bytes(raw)
-    try:
-        return gzip.decompress(raw), md5_bytes(raw)
+        with _opened(path, gzipped) as stream:
+            shape = _read_header(stream, path, magic, what)
+            expected = math.prod(shape)
+            if not gzipped:
+                _check_body_size(path, shape, path.stat().st_size - 4 - 4 * len(shape))
+            if expected > limit:
+                raise DataError(
+                    f"{path}: header declares {_dims(shape)} = {format_bytes(expected)} of "
+                    f"values, past the ceiling of {format_bytes(limit)} (${IDX_MIB_VARIABLE}, in "
+                    "MiB): raise it to read this file"
+                )
+            on_disk = path.stat().st_size
+            if gzipped and on_disk > limit:
+                raise too_big(path, "a gzip file of", on_disk, limit, IDX_MIB_VARIABLE)
+            body = stream.read(expected + 1)  # one byte past the values tells of more
     except EOFError:
         raise DataError(f"{path}: truncated gzip file") from None
     except (gzip.BadGzipFile, zlib.error) as exc:
         raise DataError(f"{path}: not a valid gzip file: {exc}") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    _check_body_size(path, shape, len(body), bounded=gzipped)  # a plain file: changed since
+    values = np.frombuffer(body, dtype=np.uint8, count=expected).reshape(shape)
+    return values, md5_file(path)
 
 
-def parse_idx(data: bytes, path: Path, magic: int, what: str) -> np.ndarray:
-    """Check the header of one IDX file and return its values as a uint8 array."""
+@contextlib.contextmanager
+def _opened(path: Path, gzipped: bool) -> Iterator[BinaryIO]:
+    """``path`` opened for reading, decompressed on the fly when it is gzipped."""
+    with open(path, "rb") as handle:
+        if not gzipped:
+            yield handle
+            return
+        with gzip.GzipFile(fileobj=handle, mode="rb") as stream:
+            yield stream  # type: ignore[misc]
+
+
+def _read_header(stream: BinaryIO, path: Path, magic: int, what: str) -> tuple[int, ...]:
+    """Check the magic number and return the dimensions the header declares."""
     ndim = magic & 0xFF
     header_size = 4 + 4 * ndim
-    if len(data) < 4:
-        raise DataError(f"{path}: truncated: {len(data)} bytes, shorter than an IDX header")
-    found = int.from_bytes(data[:4], "big")
+    head = stream.read(4)
+    if len(head) < 4:
+        raise DataError(f"{path}: truncated: {len(head)} bytes, shorter than an IDX header")
+    found = int.from_bytes(head, "big")
     if found != magic:
-        hint = " (a gzip file without .gz in its name?)" if data[:2] == b"\x1f\x8b" else ""
+        hint = " (a gzip file without .gz in its name?)" if head[:2] == b"\x1f\x8b" else ""
         raise DataError(
             f"{path}: wrong magic number: expected 0x{magic:08x} (IDX {what}), "
             f"found 0x{found:08x}{hint}"
         )
-    if len(data) < header_size:
-        raise DataError(f"{path}: truncated: {len(data)} bytes, header needs {header_size}")
-    shape = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
-    expected = int(np.prod(shape))
-    body = len(data) - header_size
+    dims = stream.read(4 * ndim)
+    if len(dims) < 4 * ndim:
+        raise DataError(f"{path}: truncated: {4 + len(dims)} bytes, header needs {header_size}")
+    return tuple(int.from_bytes(dims[i : i + 4], "big") for i in range(0, 4 * ndim, 4))
+
+
+def _check_body_size(path: Path, shape: tuple[int, ...], body: int, bounded: bool = False) -> None:
+    """Refuse a body shorter or longer than the ``shape`` values; ``bounded``: ``body`` was
+    read up to one byte past them (a gzip stream), so "longer" cannot say by how much."""
+    expected = math.prod(shape)
     if body < expected:
         raise DataError(
-            f"{path}: truncated: header says {'x'.join(map(str, shape))} = {expected} bytes "
-            f"of values, found {body}"
+            f"{path}: truncated: header says {_dims(shape)} = {expected:,} bytes "
+            f"of values, found {body:,}"
+        )
+    if body > expected and bounded:
+        raise DataError(
+            f"{path}: holds more than the {_dims(shape)} = {expected:,} bytes of values its "
+            "header declares (decompression stopped there)"
         )
     if body > expected:
         raise DataError(
-            f"{path}: {body - expected} unexpected bytes after the "
-            f"{'x'.join(map(str, shape))} values the header declares"
+            f"{path}: {body - expected:,} unexpected bytes after the "
+            f"{_dims(shape)} values the header declares"
         )
-    return np.frombuffer(data, dtype=np.uint8, offset=header_size).reshape(shape)
+
+
+def _dims(shape: tuple[int, ...]) -> str:
+    return "x".join(map(str, shape))

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from paretonas.data._listing import why_missing
 from paretonas.errors import DataError
 
 
@@ -59,6 +60,15 @@ def md5_bytes(data: bytes) -> str:
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
+def md5_file(path: Path) -> str:
+    """Hex md5 of the bytes of ``path`` on disk, read in chunks (a file larger than memory too)."""
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def source_directory(data_config: dict[str, Any]) -> Path:
     """``data.path`` as an existing directory, or a DataError naming the key and the path."""
     raw = data_config.get("path")
@@ -66,7 +76,7 @@ def source_directory(data_config: dict[str, Any]) -> Path:
         raise DataError(f"data.path: required for data.source {data_config['source']!r}")
     path = Path(raw)
     if not path.exists():
-        raise DataError(f"data.path: {path}: no such directory")
+        raise DataError(f"data.path: {path}: {why_missing(path)}")
     if not path.is_dir():
         raise DataError(f"data.path: {path}: not a directory")
     return path

@@ -8,7 +8,6 @@ and it refuses, with one line naming the folder and the reason, what no split co
 
 from __future__ import annotations
 
-import io
 import logging
 import statistics
 import time
@@ -17,18 +16,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from paretonas.data._idx import IMAGES_SUFFIX, LABELS_SUFFIX, load_idx
 from paretonas.data._imagefolder import (
     _DECODE_ERRORS,
     DEFAULT_IMG_SIZE,
-    _is_gray,
     _with_channels,
     decode_image,
+    is_gray,
     is_not_an_image,
     list_class_files,
+    open_image,
+    read_image_file,
 )
+from paretonas.data._listing import why_missing
+from paretonas.data._pixels import to_8bit
 from paretonas.data._splits import MIN_PER_CLASS
 from paretonas.errors import DataError
 
@@ -99,7 +101,7 @@ def inspect_source(path: str | Path) -> SourceReport:
     started = time.perf_counter()
     directory = Path(path)
     if not directory.exists():
-        raise DataError(f"{directory}: no such directory")
+        raise DataError(f"{directory}: {why_missing(directory)}")
     if not directory.is_dir():
         raise DataError(f"{directory}: not a directory")
     entries = [p for p in directory.iterdir() if not p.name.startswith(".")]
@@ -157,6 +159,8 @@ def _inspect_imagefolder(directory: Path) -> SourceReport:
             report.files += 1
             try:
                 size, mode, gray = _look_at(file)
+            except DataError:  # past a ceiling: not a damaged file (and a ValueError)
+                raise
             except _DECODE_ERRORS as exc:
                 if is_not_an_image(file, exc):
                     report.bad.append(BadFile(relative, "not an image", "Pillow does not read it"))
@@ -176,12 +180,11 @@ def _inspect_imagefolder(directory: Path) -> SourceReport:
 
 def _look_at(path: Path) -> tuple[tuple[int, int], str, bool]:
     """(width, height), Pillow mode and whether the image is gray; raises on a bad file."""
-    data = path.read_bytes()
-    with Image.open(io.BytesIO(data)) as image:
+    with open_image(read_image_file(path), path) as image:
         size, mode = image.size, image.mode
         image.draft(None, _DRAFT_SIZE)
         image.load()
-        return size, mode, _is_gray(image)
+        return size, mode, is_gray(to_8bit(image))
 
 
 def _check_classes(report: SourceReport) -> None:
@@ -225,8 +228,8 @@ def sample_images(
     arrays, labels = [], []
     for index in np.sort(chosen):
         relative, label = report.readable[index]
-        data = (report.path / relative).read_bytes()
-        array = decode_image(data, img_size or DEFAULT_IMG_SIZE, channels)
+        path = report.path / relative
+        array = decode_image(read_image_file(path), img_size or DEFAULT_IMG_SIZE, channels, path)
         arrays.append(_with_channels(array, channels))
         labels.append(label)
     return np.stack(arrays), np.asarray(labels, dtype=np.int64)
