@@ -193,13 +193,15 @@ def time_in_runtime(
     import torch
 
     from paretonas.hardware import fingerprint
-    from paretonas.host_speed import choose_cpu, compare_to_baseline, host_key
+    from paretonas.host_speed import choose_cpu, compare_to_baseline, host_key, read_baselines
     from paretonas.models import ModelSpec, build_model
     from paretonas.models.costs import time_calls
     from paretonas.runtimes import RuntimeSkipped, library_version, model_call
 
     if runtime not in RUNTIMES:
         raise ConfigError(f"profile.runtime: unknown runtime {runtime!r}; known: {RUNTIMES}")
+    if baseline is not None:
+        read_baselines(baseline)  # a damaged file stops the step before the timing, not after
     torch.set_num_threads(1)
     reference_model = build_model(ModelSpec.from_dict(REFERENCE, source="profile.REFERENCE"))
     names, calls, skipped = [], [], []
