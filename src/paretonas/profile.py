@@ -12,8 +12,7 @@ reference network is timed in the same rounds; against the host's recorded basel
 (``paretonas.host_speed``) it measures a slowdown common to all models, which the figures
 are scaled back from. Select, the tables and the report use these figures; ``profile.json``
 says how they were measured, in which runtime, where, and how well the search's estimate
-ranked them. ``profile_finalists`` times the finalists' shipped files (float and int8) the
-same way.
+ranked them. ``paretonas.finalist_latency`` times the finalists' shipped files the same way.
 """
 
 from __future__ import annotations
@@ -152,7 +151,7 @@ def profile_front(
                 "input_shape": "x".join(map(str, model.input_shape)),
             }
         )
-    _write_rows(latency_csv, rows, COLUMNS)
+    write_rows(latency_csv, rows, COLUMNS)
     record = {
         "study": study.study_name,
         "models": len(rows),
@@ -164,7 +163,7 @@ def profile_front(
         "paretonas_version": __version__,
     }
     atomic_write_text(profile_json, json.dumps(record, indent=2) + "\n")
-    _warn_if_busy(record)
+    warn_if_busy(record)
     _logger.info(
         "profiled %d of %d candidates (layers %s) in %s in %.1fs on CPU %s; estimate vs "
         "profiled Spearman %s",
@@ -248,7 +247,7 @@ def time_in_runtime(
     return dict(zip(names, latencies, strict=True)), record
 
 
-def _warn_if_busy(record: dict[str, Any]) -> None:
+def warn_if_busy(record: dict[str, Any]) -> None:
     """A warning when the rounds were unsteady or the host ran slower than its baseline."""
     if not record["steady"]:
         _logger.warning(
@@ -271,118 +270,12 @@ def _warn_if_busy(record: dict[str, Any]) -> None:
         )
 
 
-def _write_rows(path: str | os.PathLike, rows: list[dict[str, Any]], columns: tuple) -> None:
+def write_rows(path: str | os.PathLike, rows: list[dict[str, Any]], columns: tuple) -> None:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     atomic_write_text(path, buffer.getvalue())
-
-
-FINALIST_COLUMNS = (
-    "rank",
-    "trial",
-    "format",
-    "runtime",
-    "latency_ms",
-    "measured_ms",
-    "low_ms",
-    "high_ms",
-    "bytes",
-    "file",
-)
-
-
-def profile_finalists(
-    finalist_metrics: list[str | os.PathLike],
-    latency_csv: str | os.PathLike,
-    *,
-    runtime: str = "torch",
-    rounds: int = 150,
-    baseline: str | os.PathLike | None = None,
-) -> dict[str, Any]:
-    """Time each finalist's shipped float model in ``runtime`` and its int8 twin
-    (``model.int8.onnx``, ONNX Runtime), interleaved with the reference network as
-    ``profile_front`` does; a row per model in ``latency_csv``. Empty slots and files that
-    were not written (an export or quantization skipped) get no row; the record lists them."""
-    rows, entries, missing = [], [], []
-    for path in finalist_metrics:
-        metrics = json.loads(Path(path).read_text(encoding="utf-8"))
-        if metrics.get("trial") is None:
-            continue
-        folder = Path(path).parent
-        for fmt, file, in_runtime in _finalist_files(folder, runtime):
-            key = f"{metrics['rank']}/{fmt}"
-            if not file.is_file():
-                missing.append({"model": key, "reason": f"{file} was not written"})
-                continue
-            rows.append(
-                {
-                    "rank": metrics["rank"],
-                    "trial": metrics["trial"],
-                    "format": fmt,
-                    "runtime": in_runtime,
-                    "bytes": file.stat().st_size,
-                    "file": str(file),
-                }
-            )
-            entries.append((key, functools.partial(_file_call, file, in_runtime)))
-    timed, record = time_in_runtime(entries, runtime, rounds, baseline)
-    kept = []
-    for row in rows:
-        latency = timed.get(f"{row['rank']}/{row['format']}")
-        if latency is not None:
-            row.update(
-                latency_ms=round(latency.ms * record["scale"], 5),
-                measured_ms=latency.ms,
-                low_ms=latency.low_ms,
-                high_ms=latency.high_ms,
-            )
-            kept.append(row)
-    _write_rows(latency_csv, kept, FINALIST_COLUMNS)
-    record["skipped"] = missing + record["skipped"]
-    _warn_if_busy(record)
-    _logger.info("profiled %d finalist model(s) in %s on CPU %s", len(kept), runtime,
-                 record["pinned_cpu"])  # fmt: skip
-    return record
-
-
-def _finalist_files(folder: Path, runtime: str) -> list[tuple[str, Path, str]]:
-    """(format, file, runtime) of what a finalist ships: the float model in ``runtime``
-    (weights.pt for eager torch), its int8 twin in ONNX Runtime when one was made."""
-    from paretonas.export import ONNX_NAME, TORCHSCRIPT_NAME
-    from paretonas.quantize import INT8_NAME
-
-    float_file = {"torch": "weights.pt", "torchscript": TORCHSCRIPT_NAME}.get(runtime, ONNX_NAME)
-    files = [("float", folder / float_file, runtime)]
-    metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
-    if metrics.get("int8") is not None:
-        files.append(("int8", folder / INT8_NAME, "onnxruntime"))
-    return files
-
-
-def _file_call(file: Path, runtime: str, workdir: Path) -> Call:
-    """A batch-1 call of a finalist's shipped file (``workdir`` unused: nothing to export);
-    eager torch runs the network of ``model.yaml`` with the weights in ``file``."""
-    from paretonas.models import ModelSpec, build_model
-    from paretonas.runtimes import eager_call, onnx_call, torchscript_call
-    from paretonas.search.archive import load_weights
-
-    if runtime == "onnxruntime":
-        return onnx_call(file, _onnx_input_shape(file))
-    model = build_model(ModelSpec.from_yaml(file.parent / "model.yaml"))
-    if runtime == "torchscript":
-        return torchscript_call(file, model.input_shape)
-    model.load_state_dict(load_weights(file)["state_dict"])
-    return eager_call(model, model.input_shape)
-
-
-def _onnx_input_shape(file: Path) -> tuple[int, ...]:
-    """The (C, H, W) of an ONNX file's input (the batch axis is dynamic)."""
-    from paretonas.runtimes import ort_session
-
-    shape = ort_session(file).get_inputs()[0].shape
-    return tuple(int(d) for d in shape[1:])
 
 
 def read_profile(latency_csv: str | os.PathLike) -> dict[int, float]:

@@ -42,7 +42,7 @@ rule profile_finalists:
         rounds=config["profile"]["rounds"],
         runtime=config["profile"]["runtime"],
         baseline=f"{RESULTS}/profile/machine_baseline.json",
-        code=code("paretonas.profile"),
+        code=code("paretonas.finalist_latency"),
     log:
         f"{RESULTS}/logs/profile_finalists.log",
     benchmark:

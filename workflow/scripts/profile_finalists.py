@@ -1,5 +1,5 @@
 # profile_finalists: time the finalists' float and int8 files on a quiet machine.
-from paretonas.profile import profile_finalists
+from paretonas.finalist_latency import profile_finalists
 from paretonas.workflow_step import run_step
 
 run_step(
