@@ -179,7 +179,7 @@ def profile_front(
 
 
 def time_in_runtime(
-    entries: list[tuple[str, Callable[[str], Call]]],
+    entries: list[tuple[str, Callable[[Path], Call]]],
     runtime: str,
     rounds: int,
     baseline: str | os.PathLike | None,
