@@ -43,7 +43,7 @@ def time_runtimes(trials: Path, front: list[int], repeats: int, rounds: int) -> 
     """p10 ms of every (model, runtime), per repeat."""
     import torch
 
-    from paretonas.host_speed import choose_cpu
+    from paretonas.host_speed import pinned_to_fastest_cpu
     from paretonas.models import ModelSpec, build_model
     from paretonas.models.costs import time_calls
     from paretonas.profile import REFERENCE
@@ -67,9 +67,9 @@ def time_runtimes(trials: Path, front: list[int], repeats: int, rounds: int) -> 
         for seed in range(repeats):
             order = list(range(len(calls)))
             random.Random(seed).shuffle(order)
-            cpu, _ = choose_cpu(calls[keys.index(("reference", "torch"))])
-            cpus.append(cpu)
-            timed = time_calls([calls[i] for i in order], rounds=rounds)
+            with pinned_to_fastest_cpu(calls[keys.index(("reference", "torch"))]) as (cpu, _):
+                cpus.append(cpu)
+                timed = time_calls([calls[i] for i in order], rounds=rounds)
             for i, latency in zip(order, timed, strict=True):
                 figures["{}/{}".format(*keys[i])].append(latency.ms)
     return {"figures": figures, "skipped": skipped, "cpus": cpus}

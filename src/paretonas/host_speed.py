@@ -17,12 +17,13 @@ is replaced by the next quiet run.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,20 @@ def choose_cpu(call: Callable[[], object]) -> tuple[int | None, dict[int, float]
     best = min(cpus, key=lambda cpu: medians[cpu])
     os.sched_setaffinity(0, {best})
     return best, medians
+
+
+@contextlib.contextmanager
+def pinned_to_fastest_cpu(
+    call: Callable[[], object],
+) -> Iterator[tuple[int | None, dict[int, float]]]:
+    """``choose_cpu`` for the duration; the thread's CPUs as they were afterwards (a caller
+    that goes on, and the processes it starts, keep every CPU)."""
+    before = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    try:
+        yield choose_cpu(call)
+    finally:
+        if before is not None:
+            os.sched_setaffinity(0, before)
 
 
 def _calls_in(call: Callable[[], object], seconds: float) -> int:

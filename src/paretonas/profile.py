@@ -192,7 +192,12 @@ def time_in_runtime(
     import torch
 
     from paretonas.hardware import fingerprint
-    from paretonas.host_speed import choose_cpu, compare_to_baseline, host_key, read_baselines
+    from paretonas.host_speed import (
+        compare_to_baseline,
+        host_key,
+        pinned_to_fastest_cpu,
+        read_baselines,
+    )
     from paretonas.models import ModelSpec, build_model
     from paretonas.models.costs import time_calls
     from paretonas.runtimes import RuntimeSkipped, library_version, model_call
@@ -218,10 +223,10 @@ def time_in_runtime(
             except RuntimeSkipped as exc:
                 _logger.warning("%s: not profiled in %s: %s", name, runtime, exc)
                 skipped.append({"model": name, "reason": str(exc)})
-        cpu, probe = choose_cpu(reference)
-        *latencies, reference_latency = time_calls(
-            [*calls, reference], rounds=rounds, min_seconds=MIN_SECONDS
-        )
+        with pinned_to_fastest_cpu(reference) as (cpu, probe):
+            *latencies, reference_latency = time_calls(
+                [*calls, reference], rounds=rounds, min_seconds=MIN_SECONDS
+            )
     speed = compare_to_baseline(
         baseline, host_key(runtime, library_version(runtime)), reference_latency.ms
     )

@@ -86,7 +86,9 @@ def test_a_model_the_runtime_cannot_run_is_skipped_with_the_reason(tmp_path):
     with pytest.raises(RuntimeSkipped, match="must return one tensor"):
         model_call(odd, odd.input_shape, "onnxruntime", tmp_path)
     entries = [("odd", lambda workdir: model_call(odd, odd.input_shape, "onnxruntime", workdir))]
+    cpus = os.sched_getaffinity(0)
     timed, record = time_in_runtime(entries, "onnxruntime", 20, None)
+    assert os.sched_getaffinity(0) == cpus  # pinned while timing only
     assert timed == {}  # no figure, and no crash: the reference was still timed
     assert record["skipped"][0]["model"] == "odd"
     assert "must return one tensor" in record["skipped"][0]["reason"]
