@@ -111,7 +111,11 @@ def read_baselines(path: str | os.PathLike) -> dict[str, Any]:
         ) from None
     hosts = data.get("hosts") if isinstance(data, dict) else None
     if not isinstance(hosts, dict):
-        raise ConfigError(f"{path}: expected a mapping with 'hosts'; got {type(data).__name__}")
+        got = f"hosts: {hosts!r}"[:80] if isinstance(data, dict) else type(data).__name__
+        raise ConfigError(
+            f"{path}: expected {{'hosts': {{host key: record}}}}; got {got} (delete the file "
+            f"to record a new one on the next profile)"
+        )
     return hosts
 
 
