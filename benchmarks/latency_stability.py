@@ -1,7 +1,7 @@
 """How well profiled latency reproduces: time the same models several times (as the profile
-step does: interleaved rounds, one thread, pinned to one CPU) and print, for each figure
-(min, p5, p10 = the profile's, median), the median difference between repeats, in
-milliseconds and relative to the reference network timed in the same rounds.
+step does: interleaved rounds, one thread, pinned to the CPU a probe finds fastest) and
+print, for each figure (min, p5, p10 = the profile's, median), the median difference between
+repeats, in milliseconds and relative to the reference network timed in the same rounds.
 
 Usage (on a finished run)::
 
@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import csv
 import itertools
-import os
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +26,10 @@ FIGURES = {"min": "min_ms", "p5": "low_ms", "p10": "ms", "median": "high_ms"}
 def main(argv: list[str] | None = None) -> int:
     import torch
 
+    from paretonas.host_speed import pinned_to_fastest_cpu
     from paretonas.models import ModelSpec, build_model, measure_latencies
     from paretonas.profile import REFERENCE
+    from paretonas.runtimes import eager_call
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pareto", type=Path, required=True, help="select's pareto.csv")
@@ -42,12 +43,11 @@ def main(argv: list[str] | None = None) -> int:
     models = [build_model(ModelSpec.from_yaml(args.trials / str(t) / "model.yaml")) for t in front]
     models.append(build_model(ModelSpec.from_dict(REFERENCE, source="REFERENCE")))
     torch.set_num_threads(1)
-    cpu = max(os.sched_getaffinity(0))
-    os.sched_setaffinity(0, {cpu})
-    repeats = [
-        measure_latencies(models, [m.input_shape for m in models], rounds=args.rounds)
-        for _ in range(args.repeats)
-    ]
+    with pinned_to_fastest_cpu(eager_call(models[-1], models[-1].input_shape)) as (cpu, _):
+        repeats = [
+            measure_latencies(models, [m.input_shape for m in models], rounds=args.rounds)
+            for _ in range(args.repeats)
+        ]
     result = {"machine": machine(), "models": len(front), "rounds": args.rounds, "figures": {}}
     print(f"{len(front)} front models, {args.repeats} repeats of {args.rounds} rounds, CPU {cpu}")
     for name, field in FIGURES.items():

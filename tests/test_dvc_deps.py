@@ -14,7 +14,7 @@ PHASES = {
     "data": ["paretonas.data"],
     "search": ["paretonas.search.study", "paretonas.search.worker", "paretonas.search.snapshot"],
     "finalize": ["paretonas.profile", "paretonas.select", "paretonas.finalize"],
-    "report": ["paretonas.reporting"],
+    "report": ["paretonas.finalist_latency", "paretonas.reporting"],
 }
 
 

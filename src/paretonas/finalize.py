@@ -87,9 +87,12 @@ def finalize(
     export: bool = True,
     threads: int = 1,
     selection: dict[str, Any] | None = None,
+    quantize: str | None = None,
 ) -> dict[str, Any]:
     """Retrain, test and export the trial archived in ``trial_dir``; return its metrics.
-    ``threads``: torch threads (finalists run in parallel jobs, one thread each by default)."""
+    ``threads``: torch threads (finalists run in parallel jobs, one thread each by default).
+    ``quantize`` "int8": an int8 twin of the exported ONNX model too (``paretonas.quantize``),
+    tested on the same split, under ``int8`` in the metrics."""
     started = time.perf_counter()
     torch.set_num_threads(threads)
     trial_dir, out_dir = Path(trial_dir), Path(out_dir)
@@ -202,6 +205,8 @@ def finalize(
         },
     )
     metrics["exports"] = _export(model, test, norm, out_dir) if export else {"skipped": "config"}
+    if quantize == "int8":
+        metrics["int8"] = _int8_twin(out_dir, train, test, norm, hp.img_size, seed)
     metrics["seconds"] = round(time.perf_counter() - started, 3)
     atomic_write_text(out_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     _logger.info(
@@ -255,3 +260,26 @@ def _export(model: torch.nn.Module, test: Split, norm: dict, out_dir: Path) -> d
     batch = (test.images[:16].float() / 255.0 - mean) / std
     results = export_all(model, batch[:1], out_dir, check_batch=batch)
     return {name: result.to_dict() for name, result in results.items()}
+
+
+def _int8_twin(
+    out_dir: Path, train: Split, test: Split, norm: dict, img_size: Any, seed: int
+) -> dict[str, Any]:
+    """The int8 twin of the exported ONNX model, calibrated on a seeded random sample of the
+    training split (at the model's input size) and tested on the whole test split."""
+    from paretonas.quantize import CALIBRATION_IMAGES, quantize_finalist
+
+    mean = torch.tensor(norm["mean"]).view(1, -1, 1, 1)
+    std = torch.tensor(norm["std"]).view(1, -1, 1, 1)
+    generator = torch.Generator().manual_seed(seed)
+    picked = torch.randperm(len(train.labels), generator=generator)[:CALIBRATION_IMAGES]
+    sample = Split(train.images[picked], train.labels[picked])
+    if img_size is not None:
+        sample = sample.resized(img_size)
+
+    def normalized(images: torch.Tensor) -> Any:
+        return ((images.float() / 255.0 - mean) / std).numpy()
+
+    return quantize_finalist(
+        out_dir, normalized(sample.images), normalized(test.images), test.labels.numpy()
+    )

@@ -70,6 +70,11 @@ def finalist_outputs(name="metrics.json"):
     return [f"{RESULTS}/finalists/{rank}/{name}" for rank in range(1, config["select"]["k"] + 1)]
 
 
+def deployment_inputs():
+    """The finalists' float and int8 latency (finalize.quantize), or nothing."""
+    return [f"{RESULTS}/profile/finalists.csv"] if config["finalize"]["quantize"] else []
+
+
 OBJECTIVES = [objective["name"] for objective in config["search"]["objectives"]]
 
 

@@ -19,6 +19,7 @@ rule finalize:
         steps=config["finalize"]["steps"],
         device=config["finalize"]["device"],
         export=config["finalize"]["export"],
+        quantize=config["finalize"]["quantize"],
         code=code("paretonas.finalize"),
     log:
         f"{RESULTS}/logs/finalize/{{rank}}.log",

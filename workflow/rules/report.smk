@@ -8,6 +8,7 @@ rule report:
         latency=f"{RESULTS}/profile/latency.csv",
         profile=f"{RESULTS}/profile/profile.json",
         metrics=finalist_outputs(),
+        deployment=deployment_inputs(),
     output:
         summary=report(
             f"{RESULTS}/report/summary.csv",

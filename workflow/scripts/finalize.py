@@ -14,4 +14,5 @@ run_step(
     device=snakemake.params.device,
     export=snakemake.params.export,
     threads=snakemake.threads,
+    quantize=snakemake.params.quantize,
 )

@@ -11,4 +11,6 @@ run_step(
     snakemake.output.record,
     max_models=snakemake.params.max_models,
     rounds=snakemake.params.rounds,
+    runtime=snakemake.params.runtime,
+    baseline=snakemake.params.baseline,
 )

@@ -12,4 +12,5 @@ run_step(
     plotlyjs="directory",
     latency_csv=snakemake.input.latency,
     profile_json=snakemake.input.profile,
+    deployment_csv=next(iter(snakemake.input.deployment), None),
 )

@@ -31,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
         "steps": None if args.epochs else (args.steps or config["finalize"]["steps"]),
         "device": config["finalize"]["device"],
         "export": config["finalize"]["export"],
+        "quantize": config["finalize"]["quantize"],
     }
     if args.rank is not None:
         if not args.finalists:

@@ -6,6 +6,7 @@ import argparse
 
 from paretonas.cli._common import add_config_argument, config_from_args
 from paretonas.profile import profile_front
+from paretonas.runtimes import RUNTIMES
 
 NAME = "profile"
 HELP = "time the Pareto front's candidates, interleaved, with this machine to themselves"
@@ -20,6 +21,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--max-models", type=int, help="default: profile.max_models")
     parser.add_argument("--rounds", type=int, help="default: profile.rounds")
+    parser.add_argument(
+        "--runtime", choices=RUNTIMES, help="the runtime to time in; default: profile.runtime"
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="FILE",
+        help="the machine baseline (the host's fastest reference figure, kept across runs); "
+        "default: OUT/machine_baseline.json",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,5 +41,7 @@ def run(args: argparse.Namespace) -> int:
         f"{args.out}/profile.json",
         max_models=args.max_models or options["max_models"],
         rounds=args.rounds or options["rounds"],
+        runtime=args.runtime or options["runtime"],
+        baseline=args.baseline or f"{args.out}/machine_baseline.json",
     )
     return 0

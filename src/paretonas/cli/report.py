@@ -24,6 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--latency", metavar="FILE", help="the profile step's latency.csv")
     parser.add_argument("--profile", metavar="FILE", help="the profile step's profile.json")
     parser.add_argument(
+        "--deployment", metavar="FILE", help="the profile_finalists step's finalists.csv"
+    )
+    parser.add_argument(
         "--plotlyjs",
         choices=PLOTLYJS_MODES,
         default="embed",
@@ -41,5 +44,6 @@ def run(args: argparse.Namespace) -> int:
         plotlyjs=args.plotlyjs,
         latency_csv=args.latency,
         profile_json=args.profile,
+        deployment_csv=args.deployment,
     )
     return 0

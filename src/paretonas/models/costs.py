@@ -5,9 +5,10 @@ measurement and says how it was taken (``Latency``)."""
 
 from __future__ import annotations
 
+import functools
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -132,44 +133,69 @@ def measure_latencies(
     threads: int = 1,
     min_seconds: float = 0.0,
 ) -> list[Latency]:
-    """Time ``models`` interleaved: round after round, each model runs for about ``round_s``
-    (a call count fixed during warm-up), the start rotating each round, so that whatever the
-    machine does in between affects every model alike. At least ``rounds`` rounds, more when
-    they would last under ``min_seconds`` (a burst of load on a shared machine then covers a
-    smaller share of them). Batch 1, eval mode, no grad, ``threads`` torch threads. Returns
-    one ``Latency`` per model, in order."""
-    if rounds < 20:
-        raise ValueError(f"{rounds=} must be >= 20 for a stable low percentile")
-    rounds = max(rounds, math.ceil(min_seconds / (max(len(models), 1) * round_s)))
-    previous_threads = torch.get_num_threads()
-    torch.set_num_threads(threads)
+    """Time eager ``models`` (batch 1, eval mode, no grad, each at its input shape) with
+    ``time_calls``; each model's training flag is restored afterwards."""
     modes = [m.training for m in models]
-    inputs = [torch.zeros(1, *shape) for shape in input_shapes]
-    calls: list[int] = []
+    calls = []
+    for model, shape in zip(models, input_shapes, strict=True):
+        model.eval()
+        calls.append(functools.partial(_forward, model, torch.zeros(1, *shape)))
     try:
-        with torch.inference_mode():
-            for model, x in zip(models, inputs, strict=True):
-                model.eval()
-                calls.append(_calls_per_round(model, x, round_s, warmup_s))
-            samples: list[list[float]] = [[] for _ in models]
-            order = list(range(len(models)))
-            for r in range(rounds):
-                for i in order[r % len(order) :] + order[: r % len(order)]:
-                    model, x, n = models[i], inputs[i], calls[i]
-                    started = time.perf_counter()
-                    for _ in range(n):
-                        model(x)
-                    samples[i].append((time.perf_counter() - started) / n)
+        return time_calls(calls, rounds, round_s, warmup_s, threads, min_seconds)
     finally:
         for model, mode in zip(models, modes, strict=True):
             model.train(mode)
+
+
+def _forward(model: nn.Module, x: torch.Tensor) -> object:
+    return model(x)
+
+
+def time_calls(
+    calls: Sequence[Callable[[], object]],
+    rounds: int = 150,
+    round_s: float = 0.002,
+    warmup_s: float = 0.05,
+    threads: int = 1,
+    min_seconds: float = 0.0,
+    between_rounds: Callable[[int], None] | None = None,
+) -> list[Latency]:
+    """Time ``calls`` (each one batch-1 inference, in any runtime) interleaved: round after
+    round, each runs for about ``round_s`` (a call count fixed during warm-up), the start
+    rotating each round, so that whatever the machine does in between affects every call
+    alike. At least ``rounds`` rounds, more when they would last under ``min_seconds`` (a
+    burst of load on a shared machine then covers a smaller share of them). ``threads``
+    torch threads, under inference mode; ``between_rounds(r)`` runs before round ``r``
+    (untimed). Returns one ``Latency`` per call, in order."""
+    if rounds < 20:
+        raise ValueError(f"{rounds=} must be >= 20 for a stable low percentile")
+    rounds = max(rounds, math.ceil(min_seconds / (max(len(calls), 1) * round_s)))
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    counts: list[int] = []
+    try:
+        with torch.inference_mode():
+            for call in calls:
+                counts.append(_calls_per_round(call, round_s, warmup_s))
+            samples: list[list[float]] = [[] for _ in calls]
+            order = list(range(len(calls)))
+            for r in range(rounds):
+                if between_rounds is not None:
+                    between_rounds(r)
+                for i in order[r % len(order) :] + order[: r % len(order)]:
+                    call, n = calls[i], counts[i]
+                    started = time.perf_counter()
+                    for _ in range(n):
+                        call()
+                    samples[i].append((time.perf_counter() - started) / n)
+    finally:
         torch.set_num_threads(previous_threads)
     method = (
         f"p{LATENCY_PERCENTILE} of {rounds} interleaved rounds of ~{round_s * 1e3:g} ms, "
         f"batch 1, {threads} thread(s)"
     )
     out = []
-    for times, n in zip(samples, calls, strict=True):
+    for times, n in zip(samples, counts, strict=True):
         ms = np.percentile(np.array(times) * 1e3, [LATENCY_PERCENTILE, 5, 50])
         out.append(
             Latency(
@@ -186,13 +212,13 @@ def measure_latencies(
     return out
 
 
-def _calls_per_round(model: nn.Module, x: torch.Tensor, round_s: float, warmup_s: float) -> int:
-    """Warm the model up for ``warmup_s``; the call count that lasts about ``round_s``."""
+def _calls_per_round(call: Callable[[], object], round_s: float, warmup_s: float) -> int:
+    """Warm ``call`` up for ``warmup_s``; the call count that lasts about ``round_s``."""
     calls, elapsed = 1, 0.0
     while True:
         started = time.perf_counter()
         for _ in range(calls):
-            model(x)
+            call()
         elapsed = time.perf_counter() - started
         if elapsed >= warmup_s:
             break

@@ -11,6 +11,7 @@ import optuna
 from paretonas.chance import learned_nothing, nothing_learned_message
 from paretonas.profile import read_profile
 from paretonas.reporting._confusion import write_confusion
+from paretonas.reporting._deployment import deployment_table, read_deployment
 from paretonas.reporting._figures import FigureWriter
 from paretonas.reporting._history import (
     write_history,
@@ -37,6 +38,7 @@ def write_report(
     plotlyjs: str = "embed",
     latency_csv: str | os.PathLike | None = None,
     profile_json: str | os.PathLike | None = None,
+    deployment_csv: str | os.PathLike | None = None,
 ) -> list[Path]:
     """Write the report under ``out_dir`` and return the files written, in order.
 
@@ -51,6 +53,8 @@ def write_report(
     study always yields the same files. ``plotlyjs``: see ``FigureWriter`` (``embed`` works
     offline). ``latency_csv``/``profile_json``: the profile step's figures and record (the
     tables then show profiled latency and say so; without them, the search's estimate).
+    ``deployment_csv``: the profile_finalists step's figures (finalize.quantize): summary.md
+    then sets each finalist's float model and int8 twin side by side.
 
     Raises ReportError when the inputs are missing, malformed or disagree with each other.
     """
@@ -112,6 +116,11 @@ def write_report(
             latency=latency_note(profile),
             profiled=latency is not None,
             pruning=pruning_note(study),
+            deployment=(
+                deployment_table(rows, read_deployment(deployment_csv))
+                if deployment_csv is not None
+                else ""
+            ),
         )
     )
     written += list(dict.fromkeys(writer.files))
@@ -160,21 +169,30 @@ def pruning_note(study: optuna.Study) -> str:
 
 
 def latency_note(profile: dict | None) -> str:
-    """Which latency the tables show, how it was measured, how the estimate ranked it."""
+    """Which latency the tables show, in which runtime, how it was measured, how fast the
+    host ran against its baseline, how the estimate ranked it."""
     if profile is None:
         return "the search's estimate (estimate_latency_ms), not a measurement"
     hardware = profile.get("hardware") or {}
     rho = profile.get("estimate_rank_correlation")
+    runtime = profile.get("runtime_version") or profile.get("runtime") or "torch"
     text = (
-        f"profiled, {profile.get('method')}, on {hardware.get('cpu', '?')} "
+        f"profiled in **{runtime}**, {profile.get('method')}, on {hardware.get('cpu', '?')} "
         f"({profile.get('models')} front candidates, pinned to CPU {profile.get('pinned_cpu')})"
     )
+    if profile.get("skipped"):
+        text += f"; {len(profile['skipped'])} candidate(s) could not run in it (profile.json)"
     if rho is not None:
         text += f"; the search's estimate ranked them with Spearman {rho:.2f}"
     if profile.get("reference_ms") is not None:
         text += (
             f"; the reference network took {profile['reference_ms']:.3f} ms in the same rounds "
             f"(latency.csv's `relative` column divides by it: it reproduces across runs)"
+        )
+    if (profile.get("slowdown") or 1.0) > 1.0:
+        text += (
+            f"; the host ran {profile['slowdown']:.2f}x slower than its recorded baseline "
+            f"(reference network), and the figures are scaled back to the baseline speed"
         )
     if profile.get("steady") is False:
         text += (

@@ -116,10 +116,12 @@ def write_summary_md(
     latency: str = "",
     profiled: bool = False,
     pruning: str = "",
+    deployment: str = "",
 ) -> Path:
     """The readable summary; ``figures`` are file names relative to ``path``'s directory.
     ``banners`` open it (empty slots, a search that learned nothing); ``latency`` says which
-    latency the table shows and how it was measured."""
+    latency the table shows and how it was measured; ``deployment``: the float and int8
+    table (``deployment_table``), under the finalists."""
     finished = counts["complete"] + counts["infeasible"] + counts["pruned"]
     lines = [f"# paretonas report: {study_name}", ""]
     lines += [f"> **Warning:** {escape(banner)}\n" for banner in banners]
@@ -146,6 +148,8 @@ def write_summary_md(
     if pruning:
         lines.append(f"- **Pruning**: {pruning}")
     lines += ["", "## Finalists", "", finalist_table(rows, profiled), ""]
+    if deployment:
+        lines += ["### Float and int8", "", deployment, ""]
     lines += ["## Figures", ""]
     pngs = [f for f in figures if f.endswith(".png")]
     pages = {Path(f).stem: f for f in figures if f.endswith(".html")}
