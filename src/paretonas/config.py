@@ -13,6 +13,7 @@ import os
 from importlib import resources
 from typing import Any
 
+from paretonas.config_checks import check_config
 from paretonas.errors import ConfigError
 from paretonas.yamlio import parse_yaml, read_yaml
 
@@ -38,7 +39,8 @@ def validate_config(config: Any, source: str = "config") -> dict[str, Any]:
     """Validate ``config`` and return a copy with defaults filled in.
 
     Errors name the file and the key path: ``config/config.yaml: data.search_fraction: 1.5 is
-    greater than the maximum of 1``.
+    greater than the maximum of 1``. After the schema, :func:`check_config` checks what it
+    cannot say (keys against each other, ``results_dir``).
     """
     import jsonschema  # deferred: only verbs that read a config pay for it
 
@@ -54,9 +56,11 @@ def validate_config(config: Any, source: str = "config") -> dict[str, Any]:
         message = error.message
         if error.validator == "additionalProperties":
             key, message = _unknown_key(error, key)
+        elif isinstance(error.schema, dict) and "x-why" in error.schema:
+            message += f" ({error.schema['x-why']})"  # why the schema bounds the value
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise ConfigError(f"{source}: {key}: {message}{more}")
-    return filled
+    return check_config(filled, source)
 
 
 def _unknown_key(error: Any, where: str) -> tuple[str, str]:

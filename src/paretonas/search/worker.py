@@ -298,7 +298,7 @@ def _run_worker(
             _warn_if_nothing_learned(study, names, ctx.data.shape.num_classes)
 
     budget = WalltimeBudget.from_env(options.walltime_s, started)
-    previous = signal.signal(signal.SIGTERM, raise_terminated)
+    previous = signal.signal(signal.SIGTERM, _terminated_once)
     try:
         ended = run_until_done(
             study,
@@ -325,6 +325,14 @@ def _run_worker(
         "ended": ended,
         "wall_seconds": round(time.time() - started, 3),
     }
+
+
+def _terminated_once(signum: int, frame: object) -> None:
+    """SIGTERM while trials run: raise Terminated, and ignore SIGTERM from then on. Two can
+    come in a row (``timeout`` signals the process group, and Snakemake passes its own on):
+    a second must not cut short the FAIL and re-queue of the interrupted trial."""
+    signal.signal(signum, signal.SIG_IGN)
+    raise_terminated(signum, frame)
 
 
 def _done(counts: dict[str, int]) -> int:
