@@ -45,7 +45,8 @@ class SurplusTrial(Exception):
 
 class _QuietSurplus(logging.Filter):
     """Optuna logs a failed trial twice, once with its traceback; a surplus trial is no
-    error: one line says why it stopped."""
+    error: one line says why it stopped. A trial ended by SIGTERM keeps Optuna's lines, less
+    the traceback (the loop's own line says it was re-queued)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -58,6 +59,9 @@ class _QuietSurplus(logging.Filter):
             record.exc_info, record.exc_text = None, None
             record.levelno, record.levelname = logging.INFO, "INFO"
             record.msg, record.args = "%s", (str(surplus),)
+            return True
+        if record.exc_info and isinstance(record.exc_info[1], Terminated):
+            record.exc_info, record.exc_text = None, None
             return True
         message = record.getMessage()
         return not any(message.startswith(f"Trial {n} failed with value") for n in self.numbers)
