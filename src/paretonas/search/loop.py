@@ -196,7 +196,11 @@ def run_until_done(
 
     def run_one(trial: optuna.Trial):
         current[:] = [trial]
-        gate.release()  # a SIGTERM held while Optuna created the trial is raised here
+        try:
+            gate.release()  # a SIGTERM held while Optuna created the trial is raised here
+        except Terminated:
+            trial.set_user_attr(attrs.FAIL_REASON, "terminated")  # as the objective records it
+            raise
         taken = claims_before(study, trial.number)
         if taken >= n_trials:
             trial.set_user_attr(attrs.FAIL_REASON, SURPLUS)
