@@ -54,12 +54,17 @@ def validate_config(config: Any, source: str = "config") -> dict[str, Any]:
         error = errors[0]
         key = ".".join(str(p) for p in error.absolute_path) or "(top level)"
         message = error.message
+        node = error.schema if isinstance(error.schema, dict) else {}
         if error.validator == "additionalProperties":
             key, message = _unknown_key(error, key)
-        elif isinstance(error.schema, dict) and "x-why" in error.schema:
-            message += f" ({error.schema['x-why']})"  # why the schema bounds the value
+        elif node.get("x-value-not-shown"):  # a value there may be a secret (a token, a URL)
+            message = f"{node.get('x-why', 'refused')}; its value is not shown (it may be a secret)"
+        elif "x-why" in node:
+            message += f" ({node['x-why']})"  # why the schema bounds the value
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise ConfigError(f"{source}: {key}: {message}{more}")
+        from paretonas.search.storage import redact  # only on this path: it imports Optuna
+
+        raise ConfigError(redact(f"{source}: {key}: {message}{more}"))  # a URL put in any key
     return check_config(filled, source)
 
 

@@ -69,9 +69,18 @@ CONFIG_CASES = [
     ),
     (
         "5: storage_env is a value, not a name",
-        {"search": {"storage_env": "postgresql://u:pw@h/db"}},
+        {"search": {"storage_env": "postgresql://u:s3cret-pw@h/db"}},
         "status",
-        ["search.storage_env: ", "does not match", "the variable's name, not its value"],
+        [
+            "search.storage_env: expected the name of an environment variable",
+            "its value is not shown (it may be a secret)",
+        ],
+    ),
+    (
+        "5: a URL in another key is redacted",
+        {"search": {"storage": "postgresql://u:s3cret-pw@h/db"}},
+        "status",
+        ["search.storage: 'postgresql://u:***@h/db' is not one of ['sqlite', 'journal']"],
     ),
     (
         "6: select.k 1000",
@@ -121,6 +130,7 @@ def test_the_cli_refuses_in_one_line(project, case, config, verb, needles):
     path.write_text(yaml.safe_dump(config))
     result = paretonas(verb, "--config", "bad.yaml", cwd=project.root)
     one_line_error(result, verb, "bad.yaml: ", *needles)
+    assert "s3cret-pw" not in result.stdout + result.stderr
     assert not project.path("results").exists()
 
 
@@ -136,6 +146,7 @@ def test_snakemake_refuses_in_one_workflow_error(project, case, config, verb, ne
     for needle in needles:
         assert needle in errors[0], (needle, errors[0])
     assert "Traceback" not in output and "Job stats" not in output  # nothing was planned
+    assert "s3cret-pw" not in output
     assert not project.path("results").exists()
 
 
