@@ -4,9 +4,9 @@ Faithful to the course write-ups (../shared/seeds), given every advantage pareto
 is not its own machinery: N such processes share one Optuna study in one SQLite file
 (``optuna.create_study(storage=..., load_if_exists=True)`` and ``study.optimize``), with the
 *same* TPE settings as paretonas' workers (multivariate, grouped, constant liar beside other
-workers, 10 startup trials, seed * 1000 + worker), the *same* size budget as a constraint
-(``trial.set_constraint``; a model over it is not trained, as a user with a hard budget
-would do), one torch thread per process, the same search space (sampled through paretonas'
+workers, 10 startup trials, a sampler seed from (seed, worker)), the *same* size budget as a
+constraint (``trial.set_constraint``; a model over it is not trained, as a user with a hard
+budget would do), one torch thread per process, the same search space (sampled through paretonas'
 space compiler), the same builder and the same training budget in optimizer steps. What
 stays the course's: the objective trains every trial to the end (no pruning) with a
 per-sample torch ``DataLoader`` (a ``Dataset`` that converts and normalizes one image at a

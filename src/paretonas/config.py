@@ -13,6 +13,7 @@ import os
 from importlib import resources
 from typing import Any
 
+from paretonas.config_checks import check_config
 from paretonas.errors import ConfigError, short_repr
 from paretonas.yamlio import parse_yaml, read_yaml
 
@@ -81,7 +82,8 @@ def validate_config(config: Any, source: str = "config") -> dict[str, Any]:
     """Validate ``config`` and return a copy with defaults filled in.
 
     Errors name the file and the key path: ``config/config.yaml: data.search_fraction: 1.5 is
-    greater than the maximum of 1``.
+    greater than the maximum of 1``. After the schema, :func:`check_config` checks what it
+    cannot say (keys against each other, ``results_dir``).
     """
     import jsonschema  # deferred: only verbs that read a config pay for it
 
@@ -95,11 +97,18 @@ def validate_config(config: Any, source: str = "config") -> dict[str, Any]:
         error = errors[0]
         key = ".".join(str(p) for p in error.absolute_path) or "(top level)"
         message = error.message.replace(repr(error.instance), short_repr(error.instance), 1)
+        node = error.schema if isinstance(error.schema, dict) else {}
         if error.validator == "additionalProperties":
             key, message = _unknown_key(error, key)
+        elif node.get("x-value-not-shown"):  # a value there may be a secret (a token, a URL)
+            message = f"{node.get('x-why', 'refused')}; its value is not shown (it may be a secret)"
+        elif "x-why" in node:
+            message += f" ({node['x-why']})"  # why the schema bounds the value
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise ConfigError(f"{source}: {key}: {message}{more}")
-    return filled
+        from paretonas.search.storage import redact  # only on this path: it imports Optuna
+
+        raise ConfigError(redact(f"{source}: {key}: {message}{more}"))  # a URL put in any key
+    return check_config(filled, source)
 
 
 def _unknown_key(error: Any, where: str) -> tuple[str, str]:

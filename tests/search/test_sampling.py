@@ -5,7 +5,7 @@ from __future__ import annotations
 import optuna
 import pytest
 
-from paretonas.search.sampling import OneReadSampler, make_sampler, trials_at_start
+from paretonas.search.sampling import OneReadSampler, make_sampler, sampler_seed, trials_at_start
 
 
 def _objective(trial: optuna.Trial) -> list[float]:
@@ -84,3 +84,21 @@ def test_the_liar_only_runs_beside_other_workers():
     assert make_sampler("tpe", 0, 0, 10, workers=1).base._constant_liar is False
     assert make_sampler("tpe", 0, 0, 10, workers=2).base._constant_liar is True
     assert isinstance(make_sampler("random", 0, 1, 10).base, optuna.samplers.RandomSampler)
+
+
+@pytest.mark.parametrize("kind", ["tpe", "nsga2", "random"])
+@pytest.mark.parametrize("seed", [0, 20261202, 2**70])
+def test_any_seed_gives_each_worker_its_own_stream(tmp_path, kind, seed):
+    """The schema sets no upper bound on seed; numpy's RandomState under Optuna's samplers
+    takes < 2**32, so the per-worker seeds are derived into that range."""
+    seeds = {sampler_seed(seed, worker) for worker in range(8)}
+    assert len(seeds) == 8 and all(0 <= s < 2**32 for s in seeds)
+    assert sampler_seed(seed, 3) == sampler_seed(seed, 3)
+    drawn = []
+    for worker in (0, 1, 0):
+        study = optuna.create_study(
+            directions=["maximize", "minimize"], sampler=make_sampler(kind, seed, worker, 2)
+        )
+        study.optimize(_objective, n_trials=3)
+        drawn.append([t.params for t in study.trials])
+    assert drawn[0] == drawn[2] and drawn[0] != drawn[1]

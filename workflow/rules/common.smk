@@ -13,23 +13,28 @@ os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, [SRC, os.environ.get("
 
 from paretonas.code_digest import stage_digest  # noqa: E402  (stdlib only: starts fast)
 from paretonas.config import read_config_file, validate_config  # noqa: E402
+from paretonas.config_checks import check_results_dir_writable  # noqa: E402
 from paretonas.errors import ConfigError  # noqa: E402
+from paretonas.stop_jobs import forward_sigterm_to_jobs  # noqa: E402
 
 # Each config file is read again by the package's strict reader: where the package's startup
 # hook (src/paretonas_guard.py) is installed, Snakemake has read them with it already;
 # where it is not, a YTE template, a duplicate key or a Python tag still stops the run here.
 # Then the merged config is validated by the package (the schema Snakemake's validate() would
 # use, one line per error instead of the whole schema), defaults filled in, before anything runs.
+CONFIG_FILES = " + ".join(["config/config.yaml", *map(str, workflow.overwrite_configfiles or ())])
 try:
     for configfile in workflow.configfiles:
         read_config_file(configfile)
-    config.update(validate_config(config, " + ".join(
-        ["config/config.yaml", *map(str, workflow.overwrite_configfiles or ())]
-    )))
+    config.update(validate_config(config, CONFIG_FILES))
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
 
 RESULTS = config["results_dir"]
+try:  # the workflow writes there: a file, or a folder it cannot make, stops it now
+    check_results_dir_writable(RESULTS, CONFIG_FILES)
+except ConfigError as exc:
+    raise WorkflowError(str(exc)) from None
 DATA_DIR = f"{RESULTS}/data"
 DATA_SPLITS = ["full/train", "full/val", "full/test", "search/train", "search/val"]
 SNAPSHOT = f"{RESULTS}/search/snapshot"
@@ -101,3 +106,9 @@ def data_source_inputs(wildcards):
     if config["data"]["source"] == "digits":
         return []
     return [config["data"]["path"]]
+
+
+# Snakemake takes SIGTERM as "let the running jobs finish"; a search worker's job would run
+# until the study is done. Pass SIGTERM on to the jobs (they stop, a worker re-queues its trial).
+onstart:
+    forward_sigterm_to_jobs()

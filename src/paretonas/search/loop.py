@@ -45,7 +45,8 @@ class SurplusTrial(Exception):
 
 class _QuietSurplus(logging.Filter):
     """Optuna logs a failed trial twice, once with its traceback; a surplus trial is no
-    error: one line says why it stopped."""
+    error: one line says why it stopped. A trial ended by SIGTERM keeps Optuna's lines, less
+    the traceback (the loop's own line says it was re-queued)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -59,11 +60,47 @@ class _QuietSurplus(logging.Filter):
             record.levelno, record.levelname = logging.INFO, "INFO"
             record.msg, record.args = "%s", (str(surplus),)
             return True
+        if record.exc_info and isinstance(record.exc_info[1], Terminated):
+            record.exc_info, record.exc_text = None, None
+            return True
         message = record.getMessage()
         return not any(message.startswith(f"Trial {n} failed with value") for n in self.numbers)
 
 
 TrialCallback = Callable[[optuna.Study, optuna.trial.FrozenTrial], None]
+
+
+class TerminationGate:
+    """SIGTERM while the loop runs (install :meth:`handler`): raise :class:`Terminated` where
+    the worker is, once; a later SIGTERM is ignored (``timeout`` signals the process group and
+    Snakemake passes its own on: two in a row must not cut the re-queue short). While Optuna
+    creates a trial (RUNNING in the storage, not yet handed to the objective, so not yet this
+    loop's to end and re-queue) the signal is held, and raised as soon as the objective has
+    the trial."""
+
+    def __init__(self) -> None:
+        self.holding = False
+        self.fired = False
+        self.pending: int | None = None
+
+    def handler(self, signum: int, frame: object) -> None:
+        if self.fired:
+            return
+        self.fired = True
+        if self.holding:
+            self.pending = signum
+            return
+        raise Terminated(signum)
+
+    def hold(self) -> None:
+        self.holding = True
+
+    def release(self) -> None:
+        """Stop holding; raise the SIGTERM that came meanwhile, if one did."""
+        self.holding = False
+        if self.pending is not None:
+            signum, self.pending = self.pending, None
+            raise Terminated(signum)
 
 
 def count_outcomes(study: optuna.Study) -> dict[str, int]:
@@ -142,19 +179,28 @@ def run_until_done(
     grace_period: int = 30,
     on_trial: TrialCallback | None = None,
     should_stop: Callable[[], str | None] | None = None,
+    gate: TerminationGate | None = None,
 ) -> str:
     """Run trials one at a time until the study is done; return why the loop ended.
 
     Each trial goes through ``study.optimize(n_trials=1)``, so RDB heartbeats and Optuna's
     stale-trial check run for it. On journal storage a lease stands in for the heartbeat.
     When the remaining trials are all running elsewhere, wait: either they finish, or their
-    worker died and its trial is failed and re-queued (then this worker runs it).
+    worker died and its trial is failed and re-queued (then this worker runs it). With a
+    ``gate`` installed as the SIGTERM handler, a SIGTERM ends the running trial FAIL, re-queues
+    it and returns "terminated".
     """
 
     current: list[optuna.Trial] = []
+    gate = gate or TerminationGate()  # (not installed: holds and releases nothing)
 
     def run_one(trial: optuna.Trial):
         current[:] = [trial]
+        try:
+            gate.release()  # a SIGTERM held while Optuna created the trial is raised here
+        except Terminated:
+            trial.set_user_attr(attrs.FAIL_REASON, "terminated")  # as the objective records it
+            raise
         taken = claims_before(study, trial.number)
         if taken >= n_trials:
             trial.set_user_attr(attrs.FAIL_REASON, SURPLUS)
@@ -195,6 +241,7 @@ def run_until_done(
                     reclaim_heartbeatless(study, grace_period)
                 continue
             current.clear()
+            gate.hold()  # until run_one has the trial Optuna creates
             try:
                 study.optimize(
                     run_one,
@@ -203,6 +250,7 @@ def run_until_done(
                     callbacks=callbacks,
                     gc_after_trial=False,
                 )
+                gate.release()
             except Terminated:
                 if current:
                     requeue_terminated(study, current[0])

@@ -18,6 +18,7 @@ import warnings
 from collections.abc import Container, Sequence
 from typing import Any
 
+import numpy as np
 import optuna
 from optuna.distributions import BaseDistribution
 from optuna.samplers import BaseSampler
@@ -113,11 +114,18 @@ class OneReadSampler(BaseSampler):
         self.base.reseed_rng()
 
 
+def sampler_seed(seed: int, worker_id: int) -> int:
+    """Worker ``worker_id``'s sampler seed from the master ``seed``: a 32-bit number (numpy's
+    ``RandomState``, under Optuna's samplers, takes nothing larger), one stream per worker
+    whatever the size of ``seed``."""
+    return int(np.random.SeedSequence([seed, worker_id]).generate_state(1)[0])
+
+
 def make_sampler(
     kind: str, seed: int, worker_id: int, n_startup_trials: int, workers: int = 1
 ) -> OneReadSampler:
     """The sampler of worker ``worker_id`` of ``workers``: its own reproducible stream."""
-    seed = seed * 1000 + worker_id
+    seed = sampler_seed(seed, worker_id)
     if kind == "random":
         return OneReadSampler(optuna.samplers.RandomSampler(seed=seed))
     if kind == "nsga2":

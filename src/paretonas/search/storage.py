@@ -49,13 +49,32 @@ class StorageInfo:
 
 
 _CREDENTIALS = re.compile(r"([^:/@\s'\"]+:)[^@/\s'\"]*@")
+_QUERY_PASSWORD = re.compile(r"([?&](?:password|passwd|pwd)=)[^&\s'\"]*", re.IGNORECASE)
 
 
 def redact(text: str) -> str:
     """``postgresql://user:secret@host/db`` -> ``postgresql://user:***@host/db``; also a
-    ``user:secret@host`` without a scheme (a URL the parser rejects), and anywhere inside
-    a longer message."""
-    return _CREDENTIALS.sub(r"\1***@", text)
+    ``user:secret@host`` without a scheme (a URL the parser rejects), a ``?password=secret``
+    query parameter (libpq reads one), and anywhere inside a longer message."""
+    return _QUERY_PASSWORD.sub(r"\1***", _CREDENTIALS.sub(r"\1***@", text))
+
+
+# A database URL's scheme (postgresql+psycopg, mysql, sqlite, ...) and any URL's scheme: a
+# storage variable's value is shown (redacted) only as a database URL, or as credentials
+# (``user:password@host``) missing their scheme; anything else may be a token, never shown.
+_DATABASE_SCHEME = re.compile(r"^(postgres(ql)?|mysql|mariadb|sqlite|oracle|mssql)(\+\w+)?://")
+_ANY_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def shown(value: str) -> str:
+    """How an error names what a storage variable holds: ``got '<value redacted>'`` for a
+    database URL or a ``user:password@host`` without a scheme; for anything else (an API
+    token in the wrong variable, a web address with a key in it) only that it is no storage
+    URL."""
+    looks_like_credentials = not _ANY_SCHEME.match(value) and redact(value) != value
+    if _DATABASE_SCHEME.match(value) or looks_like_credentials:
+        return f"got {redact(value)!r}"
+    return "got a value that is no storage URL (not shown)"
 
 
 def resolve_storage(
@@ -72,9 +91,7 @@ def resolve_storage(
             return StorageInfo("postgresql", url, redact(url), heartbeat=True, env=env_var)
         if url.startswith("sqlite:///"):
             return StorageInfo("sqlite", url, url, heartbeat=True, env=env_var)
-        raise ConfigError(
-            f"${env_var}: expected a postgresql:// or sqlite:/// URL, got {redact(url)!r}"
-        )
+        raise ConfigError(f"${env_var}: expected a postgresql:// or sqlite:/// URL, {shown(url)}")
     study_dir = Path(study_dir)
     if kind == "sqlite":
         refuse_network_filesystem(study_dir)

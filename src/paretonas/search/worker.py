@@ -24,10 +24,11 @@ import torch
 
 from paretonas.chance import learned_nothing, nothing_learned_message
 from paretonas.data import MANIFEST, load_manifest, load_split
-from paretonas.errors import SearchError, raise_terminated
+from paretonas.errors import SearchError
 from paretonas.objectives import parse_objectives
 from paretonas.search import attrs
 from paretonas.search.loop import (
+    TerminationGate,
     count_outcomes,
     count_states,
     run_until_done,
@@ -298,7 +299,8 @@ def _run_worker(
             _warn_if_nothing_learned(study, names, ctx.data.shape.num_classes)
 
     budget = WalltimeBudget.from_env(options.walltime_s, started)
-    previous = signal.signal(signal.SIGTERM, raise_terminated)
+    gate = TerminationGate()
+    previous = signal.signal(signal.SIGTERM, gate.handler)
     try:
         ended = run_until_done(
             study,
@@ -310,6 +312,7 @@ def _run_worker(
             grace_period=options.grace_period,
             on_trial=log_trial,
             should_stop=lambda: budget.exhausted(ran),
+            gate=gate,
         )
     finally:
         signal.signal(signal.SIGTERM, previous)
