@@ -278,7 +278,7 @@ def _check_sqlite_study(path: Path, uri: str) -> None:
             rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
             tables = {name for (name,) in rows}
             stamped = not (_OPTUNA_TABLES - tables) and all(
-                connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
+                connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
                 for table in ("version_info", "alembic_version")
             )
         finally:
@@ -293,4 +293,3 @@ def _check_sqlite_study(path: Path, uri: str) -> None:
         )
     if not stamped:
         raise StorageError(f"{path}: an Optuna database without its schema version, not a study")
-
