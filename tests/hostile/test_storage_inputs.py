@@ -167,6 +167,41 @@ def test_status_on_a_live_study_writes_nothing_beyond_its_wal(tmp_path):
     assert hashlib.sha256(path.read_bytes()).hexdigest() == main
 
 
+def test_status_leaves_a_rollback_journal_study_in_its_mode(tmp_path):
+    """A study file not in WAL mode (Optuna's own default) is read as it is: its header is not
+    switched to WAL, nor any file made beside it."""
+    make_study(tmp_path / "study.db")
+    before = files(tmp_path)
+    result = paretonas("status", "--study", str(tmp_path / "study.db"))
+    assert result.returncode == 0, result.stderr
+    assert files(tmp_path) == before
+
+
+@pytest.mark.slow  # a PostgreSQL server
+def test_status_on_an_empty_postgres_database_creates_no_table(tmp_path, fresh_database):
+    """1e: a study.json naming a PostgreSQL database that holds no study: one line, the password
+    masked, and the database still has no table (Optuna's would be created on open)."""
+    import sqlalchemy
+
+    from paretonas.search.study import new_record, write_record
+
+    env = {"PARETONAS_STORAGE": fresh_database}
+    payload = {"objectives": [["f1", "maximize"], ["params", "minimize"]]}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PARETONAS_STORAGE", fresh_database)
+        record = new_record(tmp_path / "study.json", payload, "sqlite")
+    write_record(record, tmp_path / "study.json")
+    result = paretonas("status", "--study", str(tmp_path / "study.json"), env=env)
+    line = one_line_error(result, "status", "study.json: study 'paretonas-", "cannot open")
+    password = sqlalchemy.engine.make_url(fresh_database).password
+    assert not password or password not in line
+    engine = sqlalchemy.create_engine(fresh_database)
+    try:
+        assert sqlalchemy.inspect(engine).get_table_names() == []
+    finally:
+        engine.dispose()
+
+
 # finalize's budget flags: (case, flags, what the line must hold)
 BUDGETS = [
     ("2a: --steps 0", ["--steps", "0"], ["--steps: expected a whole number >= 1, got 0"]),
