@@ -23,7 +23,7 @@ from paretonas import __version__
 from paretonas.data import load_manifest, load_split
 from paretonas.errors import ParetonasError
 from paretonas.models import ModelSpec, build_model, count_macs, count_params, forward_counts
-from paretonas.search import archive
+from paretonas.search import archive, attrs
 from paretonas.training import (
     EpochRecord,
     HParams,
@@ -115,6 +115,28 @@ def check_archive(
             f"{where}/model.yaml: config hash {rebuilt} but the archive recorded {key} (edited "
             f"after the search? same parameters and MACs, another network)"
         )
+    study_db, number = trial_dir.parent.parent / "study.db", searched.get("number")
+    if study_db.is_file() and isinstance(number, int):
+        recorded_key = _study_config_hash(study_db, number)
+        if recorded_key is not None and rebuilt != recorded_key:
+            raise FinalizeError(
+                f"{where}: model.yaml and hparams.yaml hash to {rebuilt} but the study "
+                f"{study_db} recorded {recorded_key} for trial {number} (edited after the search?)"
+            )
+
+
+def _study_config_hash(study_db: Path, number: int) -> str | None:
+    """The configuration hash the study beside a trials/ folder (the snapshot's, or the live
+    SQLite study's) recorded for trial ``number``; None when it holds no such record."""
+    from paretonas.search.study import StudyError, open_study  # Optuna: only here
+
+    try:
+        study = open_study(study_db)  # read-only: finalists run side by side on it
+    except StudyError as exc:
+        _logger.warning("%s: not checked against the study: %s", study_db, exc)
+        return None
+    trials = [t for t in study.get_trials(deepcopy=False) if t.number == number]
+    return attrs.get(trials[0], attrs.CONFIG_HASH) if trials else None
 
 
 def _flat(mapping: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -7,6 +7,7 @@ read-only, so a foreign file, and a real snapshot too, are left exactly as they 
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import signal
 import sqlite3
@@ -15,6 +16,7 @@ from pathlib import Path
 import optuna
 import pytest
 
+from paretonas.search.archive import config_hash, load_trial
 from tests.conftest import MODELS_DIR, paretonas
 from tests.search.conftest import fast_space, run_search, search_config
 from tests.search.studies import make_study
@@ -286,4 +288,32 @@ def test_finalize_refuses_an_archive_edited_after_the_search(
         "finalize", "--trial", str(trial), "--data", str(digits_dir), "--out", str(out)
     )
     one_line_error(result, "finalize", str(trial), *needles)
+    assert not out.exists()
+
+
+@pytest.mark.slow  # a real search archives the trial
+def test_finalize_checks_the_archive_against_the_study_beside_it(tmp_path, archived_trial):
+    """3e: model.yaml edited and metrics.json's hash made to match it: the study beside the
+    trials/ folder still holds the searched hash, and it is not written while read."""
+    study = tmp_path / "study"
+    shutil.copytree(archived_trial.parent.parent, study)
+    trial = study / "trials" / "0"
+    edit("model.yaml", "activation: ReLU", "activation: SiLU")(trial)
+    spec, hparams, metrics = load_trial(trial)
+    metrics["config_hash"] = config_hash(spec.to_yaml(), hparams)
+    (trial / "metrics.json").write_text(json.dumps(metrics))
+    live = {"study.db-shm"}  # the live WAL's shared-memory index: every reader maintains it
+    before = {k: v for k, v in files(study).items() if k not in live}
+    out = tmp_path / "out"
+    result = paretonas(
+        "finalize", "--trial", str(trial), "--data", str(tmp_path), "--out", str(out)
+    )
+    one_line_error(
+        result,
+        "finalize",
+        f"trial 0: {trial}: model.yaml and hparams.yaml hash to {metrics['config_hash']} but the "
+        f"study {study / 'study.db'} recorded ",
+        "for trial 0 (edited after the search?)",
+    )
+    assert {k: v for k, v in files(study).items() if k not in live} == before
     assert not out.exists()
