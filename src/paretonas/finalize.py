@@ -128,7 +128,7 @@ def check_archive(
 def _study_config_hash(study_db: Path, number: int) -> str | None:
     """The configuration hash the study beside a trials/ folder (the snapshot's, or the live
     SQLite study's) recorded for trial ``number``; None when it holds no such record."""
-    from paretonas.search.study import StudyError, open_study  # Optuna: only here
+    from paretonas.search.study import StudyError, open_study  # Optuna, when a study is there
 
     try:
         study = open_study(study_db)  # read-only: finalists run side by side on it

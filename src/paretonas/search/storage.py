@@ -225,10 +225,7 @@ def open_storage_readonly(info: StorageInfo) -> BaseStorage:
     if info.kind == "journal":  # JournalFileBackend appends nothing until a trial is written
         return JournalStorage(JournalFileBackend(info.url))
     if info.kind == "sqlite":
-        path = info.file
-        assert path is not None
-        uri = _readonly_uri(path)
-        _check_sqlite_study(path, uri)
+        uri = _readonly_study_uri(Path(info.url.removeprefix("sqlite:///")))
         engine_kwargs: dict[str, Any] = {
             "creator": lambda: sqlite3.connect(
                 uri, uri=True, timeout=SQLITE_BUSY_TIMEOUT_S, check_same_thread=False
@@ -248,30 +245,25 @@ _SQLITE_HEADER = b"SQLite format 3\x00"
 _OPTUNA_TABLES = {"studies", "study_directions", "trials", "version_info", "alembic_version"}
 
 
-def _readonly_uri(path: Path) -> str:
-    """SQLite's URI for reading ``path`` without writing. ``mode=ro`` still creates ``-wal``
-    and ``-shm`` beside a WAL database whose writers are gone, so such a file (WAL in its
-    header, no ``-wal`` beside it: nobody has it open) is opened ``immutable``, which
-    creates nothing; a live study (its ``-wal`` there) is read through its WAL."""
-    uri = "file:" + urllib.parse.quote(str(path.resolve()))
+def _readonly_study_uri(path: Path) -> str:
+    """SQLite's URI for reading the study in ``path`` without writing, once the stdlib, in
+    read-only mode, found it one: not empty, SQLite, with Optuna's tables and version stamp.
+    ``mode=ro`` still creates ``-wal`` and ``-shm`` beside a WAL database whose writers are
+    gone, so such a file (WAL in its header, no ``-wal`` beside it: nobody has it open, as for
+    the snapshot) is opened ``immutable``, which creates nothing; a live study (its ``-wal``
+    there) is read through its WAL."""
     with open(path, "rb") as file:
-        header = file.read(20)
-    wal = header[18:20] == b"\x02\x02"
-    live = Path(f"{path}-wal").exists()
-    return uri + ("?immutable=1" if wal and not live else "?mode=ro")
-
-
-def _check_sqlite_study(path: Path, uri: str) -> None:
-    """Refuse, without writing, a file that is not an Optuna study: empty, not SQLite, or a
-    SQLite database without Optuna's tables or its version stamp."""
-    with open(path, "rb") as file:
-        header = file.read(len(_SQLITE_HEADER))
+        header = file.read(100)
     if not header:
         raise StorageError(f"{path}: an empty file, not a study (expected a study snapshot)")
-    if header != _SQLITE_HEADER:
+    if not header.startswith(_SQLITE_HEADER):
         raise StorageError(
-            f"{path}: not a SQLite database (it starts with {header!r}), not a study"
+            f"{path}: not a SQLite database (it starts with {header[:16]!r}), not a study"
         )
+    wal = header[18:20] == b"\x02\x02"
+    live = Path(f"{path}-wal").exists()
+    uri = "file:" + urllib.parse.quote(str(path.resolve()))
+    uri += "?immutable=1" if wal and not live else "?mode=ro"
     try:
         connection = sqlite3.connect(uri, uri=True, timeout=SQLITE_BUSY_TIMEOUT_S)
         try:
@@ -293,3 +285,4 @@ def _check_sqlite_study(path: Path, uri: str) -> None:
         )
     if not stamped:
         raise StorageError(f"{path}: an Optuna database without its schema version, not a study")
+    return uri
