@@ -217,15 +217,15 @@ def _sqlite_synchronous_normal(connection: Any, _record: Any) -> None:
     connection.execute("PRAGMA synchronous=NORMAL")
 
 
-def open_storage_readonly(info: StorageInfo) -> BaseStorage:
+def open_storage_readonly(info: StorageInfo, frozen: bool = False) -> BaseStorage:
     """An existing study's storage for readers: nothing is created or written (no tables, no
     WAL pragma, no version stamp, no folder). A SQLite file is checked with the stdlib in
     read-only mode before Optuna sees it, then opened read-only; a file that is not an Optuna
-    study is a StorageError naming it."""
+    study is a StorageError naming it. ``frozen``: a snapshot, which no worker writes."""
     if info.kind == "journal":  # JournalFileBackend appends nothing until a trial is written
         return JournalStorage(JournalFileBackend(info.url))
     if info.kind == "sqlite":
-        uri = _readonly_study_uri(Path(info.url.removeprefix("sqlite:///")))
+        uri = _readonly_study_uri(Path(info.url.removeprefix("sqlite:///")), frozen)
         engine_kwargs: dict[str, Any] = {
             "creator": lambda: sqlite3.connect(
                 uri, uri=True, timeout=SQLITE_BUSY_TIMEOUT_S, check_same_thread=False
@@ -245,13 +245,13 @@ _SQLITE_HEADER = b"SQLite format 3\x00"
 _OPTUNA_TABLES = {"studies", "study_directions", "trials", "version_info", "alembic_version"}
 
 
-def _readonly_study_uri(path: Path) -> str:
+def _readonly_study_uri(path: Path, frozen: bool) -> str:
     """SQLite's URI for reading the study in ``path`` without writing, once the stdlib, in
     read-only mode, found it one: not empty, SQLite, with Optuna's tables and version stamp.
     ``mode=ro`` still creates ``-wal`` and ``-shm`` beside a WAL database whose writers are
-    gone, so such a file (WAL in its header, no ``-wal`` beside it: nobody has it open, as for
-    the snapshot) is opened ``immutable``, which creates nothing; a live study (its ``-wal``
-    there) is read through its WAL."""
+    gone, so a ``frozen`` one (a snapshot: WAL in its header, no ``-wal`` beside it, nobody
+    has it open) is opened ``immutable``, which creates nothing. A live study is read
+    ``mode=ro`` through its WAL, so that ``status --watch`` sees workers that start later."""
     with open(path, "rb") as file:
         header = file.read(100)
     if not header:
@@ -263,7 +263,7 @@ def _readonly_study_uri(path: Path) -> str:
     wal = header[18:20] == b"\x02\x02"
     live = Path(f"{path}-wal").exists()
     uri = "file:" + urllib.parse.quote(str(path.resolve()))
-    uri += "?immutable=1" if wal and not live else "?mode=ro"
+    uri += "?immutable=1" if frozen and wal and not live else "?mode=ro"
     try:
         connection = sqlite3.connect(uri, uri=True, timeout=SQLITE_BUSY_TIMEOUT_S)
         try:

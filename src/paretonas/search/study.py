@@ -225,7 +225,7 @@ def open_study_storage(location: str | os.PathLike) -> tuple[BaseStorage, str, S
             raise StudyError(f"{path}: no such file (a study snapshot or a study.json)")
         raise StudyError(f"{where}: no storage at {info.file}")
     try:
-        storage = open_storage_readonly(info)
+        storage = open_storage_readonly(info, frozen=name is None)  # a snapshot file
     except StorageError as exc:
         raise StudyError(str(exc) if name is None else f"{where}: {exc}") from None
     if name is None:
