@@ -22,8 +22,8 @@ import yaml
 from paretonas import __version__
 from paretonas.data import load_manifest, load_split
 from paretonas.errors import ParetonasError
-from paretonas.models import build_model, count_macs, count_params
-from paretonas.search import archive
+from paretonas.models import ModelSpec, build_model, count_macs, count_params, forward_counts
+from paretonas.search import archive, attrs
 from paretonas.training import (
     EpochRecord,
     HParams,
@@ -76,6 +76,80 @@ def finalize_rank(
     return finalize(selection["archive"], data_dir, out_dir, selection=selection, **options)
 
 
+def check_archive(
+    trial_dir: Path, spec: ModelSpec, hparams: dict[str, Any], searched: dict[str, Any], model
+) -> None:
+    """Refuse an archive edited after the search: ``model.yaml`` must build the parameter
+    count and MACs the search recorded in ``metrics.json``, ``hparams.yaml`` must hold the
+    recorded hyperparameters, and both must hash to the recorded configuration (a changed
+    activation keeps the counts; the hash does not)."""
+    costs = searched.get("costs") or {}
+    where = f"trial {searched.get('number', '?')}: {trial_dir}"
+    if costs.get("params") is None:
+        raise FinalizeError(
+            f"{trial_dir}/metrics.json: no costs.params recorded: cannot check that model.yaml "
+            f"is the searched network (was the trial finished?)"
+        )
+    built = {"params": count_params(model)}
+    if costs.get("macs") is not None:
+        built["macs"] = forward_counts(model, model.input_shape).macs
+    for key, label in (("params", "parameters"), ("macs", "MACs")):
+        if key in built and built[key] != costs[key]:
+            raise FinalizeError(
+                f"{where}/model.yaml: {label} {built[key]:,} but the archive recorded "
+                f"{costs[key]:,} (edited after the search?): the archive does not describe "
+                f"the searched network"
+            )
+    recorded = searched.get("hparams")
+    if isinstance(recorded, dict) and isinstance(hparams, dict):
+        now, then = _flat(hparams), _flat(recorded)
+        for key in sorted(now.keys() | then.keys()):
+            if now.get(key, "missing") != then.get(key, "missing"):
+                raise FinalizeError(
+                    f"{where}/hparams.yaml: {key} {now.get(key, 'missing')!r} but the archive "
+                    f"recorded {then.get(key, 'missing')!r} (edited after the search?)"
+                )
+    key, rebuilt = searched.get("config_hash"), archive.config_hash(spec.to_yaml(), hparams)
+    if key is not None and rebuilt != key:
+        raise FinalizeError(
+            f"{where}/model.yaml: config hash {rebuilt} but the archive recorded {key} (edited "
+            f"after the search? same parameters and MACs, another network)"
+        )
+    study_db, number = trial_dir.parent.parent / "study.db", searched.get("number")
+    if study_db.is_file() and isinstance(number, int):
+        recorded_key = _study_config_hash(study_db, number)
+        if recorded_key is not None and rebuilt != recorded_key:
+            raise FinalizeError(
+                f"{where}: model.yaml and hparams.yaml hash to {rebuilt} but the study "
+                f"{study_db} recorded {recorded_key} for trial {number} (edited after the search?)"
+            )
+
+
+def _study_config_hash(study_db: Path, number: int) -> str | None:
+    """The configuration hash the study beside a trials/ folder (the snapshot's, or the live
+    SQLite study's) recorded for trial ``number``; None when it holds no such record."""
+    from paretonas.search.study import StudyError, open_study  # Optuna, when a study is there
+
+    try:
+        study = open_study(study_db)  # read-only: finalists run side by side on it
+    except StudyError as exc:
+        _logger.warning("%s: not checked against the study: %s", study_db, exc)
+        return None
+    trials = [t for t in study.get_trials(deepcopy=False) if t.number == number]
+    return attrs.get(trials[0], attrs.CONFIG_HASH) if trials else None
+
+
+def _flat(mapping: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"augment": {"cutout": 0}}`` -> ``{"augment.cutout": 0}``: a changed field by name."""
+    out: dict[str, Any] = {}
+    for key, value in mapping.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
 def finalize(
     trial_dir: str | Path,
     data_dir: str | Path,
@@ -102,18 +176,8 @@ def finalize(
     seed = int(searched.get("seed", 0))
     torch.manual_seed(seed)
     model = build_model(spec)
+    check_archive(trial_dir, spec, hparams, searched, model)
     params = count_params(model)
-    expected = (searched.get("costs") or {}).get("params")
-    if expected is None:
-        raise FinalizeError(
-            f"{trial_dir}/metrics.json: no costs.params recorded: cannot check that model.yaml "
-            f"is the searched network (was the trial finished?)"
-        )
-    if params != expected:
-        raise FinalizeError(
-            f"{trial_dir}: model.yaml builds {params} parameters, the search recorded "
-            f"{expected}: the archive does not describe the searched network"
-        )
     manifest = load_manifest(data_dir)
     norm = manifest["normalization"]
     train, val, test = (Split(*load_split(data_dir, f"full/{s}")) for s in ("train", "val", "test"))

@@ -1,4 +1,4 @@
-"""Fixtures of the hostile-input tests."""
+"""Fixtures of the hostile-input tests (and the search tests' prepared digits)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
+from tests.search.conftest import digits_dir  # noqa: F401  (the session's prepared digits)
 
 
 @pytest.fixture

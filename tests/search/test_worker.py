@@ -21,6 +21,7 @@ from paretonas.reporting._report import pruning_note
 from paretonas.search import attrs
 from paretonas.search.archive import load_trial, load_weights
 from paretonas.search.pruning import shadow_summary
+from paretonas.search.study import create_study, read_record
 from tests.search.conftest import fast_space, load, run_search, search_config, study_json
 
 
@@ -119,7 +120,7 @@ def test_constraints_prefilter_untrained(tmp_path, digits_dir, monkeypatch):
 def test_identical_configuration_is_reused(tmp_path, digits_dir):
     config = search_config(tmp_path, fast_space(tmp_path), n_trials=1)
     run_search(config, digits_dir)
-    study = load(config)
+    study = create_study(read_record(study_json(config)))  # readers cannot write: a worker's door
     study.enqueue_trial(study.trials[0].params)
     run_search(search_config(tmp_path, fast_space(tmp_path), n_trials=2), digits_dir)
     trials = load(config).trials

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from paretonas.cli._common import add_config_argument, config_from_args
+from paretonas.errors import ConfigError
 from paretonas.finalize import finalize, finalize_rank
 
 NAME = "finalize"
@@ -25,6 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    for flag, value in (("--epochs", args.epochs), ("--steps", args.steps)):
+        if value is not None and value < 1:  # 0 would read as "not given": the config's budget
+            raise ConfigError(f"{flag}: expected a whole number >= 1, got {value}")
     config = config_from_args(args)
     options = {
         "epochs": args.epochs or config["finalize"]["epochs"],

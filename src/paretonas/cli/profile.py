@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from paretonas.cli._common import add_config_argument, config_from_args
+from paretonas.errors import ConfigError
 from paretonas.profile import profile_front
 from paretonas.runtimes import RUNTIMES
 
@@ -33,6 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    for flag, value, least in (("--max-models", args.max_models, 1), ("--rounds", args.rounds, 20)):
+        if value is not None and value < least:  # the bounds profile.* has in the config
+            raise ConfigError(f"{flag}: expected a whole number >= {least}, got {value}")
     options = config_from_args(args)["profile"]
     profile_front(
         args.study,

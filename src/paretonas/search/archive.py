@@ -7,6 +7,7 @@ spec inside, loadable with ``torch.load(..., weights_only=True)``). Every write 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -23,6 +24,14 @@ from paretonas.yamlio import atomic_write_bytes, atomic_write_text, read_yaml
 
 def trial_dir(study_dir: str | os.PathLike, number: int) -> Path:
     return Path(study_dir) / "trials" / str(number)
+
+
+def config_hash(spec_yaml: str, hparams: dict[str, Any]) -> str:
+    """The identity of a trial's configuration: its ``model.yaml`` text and its hparams.
+    Identical configurations share it (a repeat reuses the first one's values), and finalize
+    recomputes it to detect an archive edited after the search."""
+    text = spec_yaml + json.dumps(hparams, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def write_config(directory: Path, spec: ModelSpec, hparams: dict[str, Any]) -> None:

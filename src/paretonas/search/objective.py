@@ -5,7 +5,6 @@ archive. Anything that goes wrong ends this trial FAIL with its reason; the work
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import math
 import time
@@ -22,6 +21,7 @@ from paretonas.hardware import fingerprint
 from paretonas.models import build_model, count_params, estimate_latency_ms, forward_counts
 from paretonas.objectives import SCORES, Objective
 from paretonas.search import archive, attrs
+from paretonas.search.archive import config_hash
 from paretonas.search.pruning import (
     RungEntry,
     SuccessiveHalving,
@@ -78,11 +78,6 @@ def trial_seed(seed: int, number: int) -> int:
     """Training seed of trial ``number``: the same wherever (whichever worker) it runs."""
     digest = hashlib.sha256(f"{seed}:{number}".encode()).digest()
     return int.from_bytes(digest[:4], "little")
-
-
-def config_hash(spec_yaml: str, hparams: dict[str, Any]) -> str:
-    text = spec_yaml + json.dumps(hparams, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def objective(trial: optuna.Trial, ctx: TrialContext) -> list[float]:

@@ -1,5 +1,8 @@
 """Where a study lives: SQLite (default), Optuna's journal file, or PostgreSQL from the env.
 
+Two doors: ``open_storage`` for the search (workers, ``search-study``: it creates tables and
+turns on WAL) and ``open_storage_readonly`` for readers (status, dashboard, report, select,
+profile), which writes not a byte and refuses a file that is not an Optuna study.
 A storage URL with a password never reaches results or logs: ``redact()`` it first.
 """
 
@@ -9,7 +12,9 @@ import importlib.util
 import logging
 import os
 import re
+import sqlite3
 import time
+import urllib.parse
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -229,6 +234,72 @@ def _sqlite_synchronous_normal(connection: Any, _record: Any) -> None:
     connection.execute("PRAGMA synchronous=NORMAL")
 
 
-def load_study(info: StorageInfo, name: str) -> optuna.Study:
-    """Load an existing study (for select, report and tests)."""
-    return optuna.load_study(study_name=name, storage=open_storage(info))
+def open_storage_readonly(info: StorageInfo, frozen: bool = False) -> BaseStorage:
+    """An existing study's storage for readers: nothing is created or written (no tables, no
+    WAL pragma, no version stamp, no folder). A SQLite file is checked with the stdlib in
+    read-only mode before Optuna sees it, then opened read-only; a file that is not an Optuna
+    study is a StorageError naming it. ``frozen``: a snapshot, which no worker writes."""
+    if info.kind == "journal":  # JournalFileBackend appends nothing until a trial is written
+        return JournalStorage(JournalFileBackend(info.url))
+    if info.kind == "sqlite":
+        uri = _readonly_study_uri(Path(info.url.removeprefix("sqlite:///")), frozen)
+        engine_kwargs: dict[str, Any] = {
+            "creator": lambda: sqlite3.connect(
+                uri, uri=True, timeout=SQLITE_BUSY_TIMEOUT_S, check_same_thread=False
+            )
+        }
+    else:
+        engine_kwargs = {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}}
+    try:
+        return RDBStorage(info.url, engine_kwargs=engine_kwargs, skip_table_creation=True)
+    except Exception as exc:  # a server down, a database without Optuna's tables
+        raise StorageError(
+            f"{info.redacted}: cannot open the study's storage: {_reason(exc)}"
+        ) from None
+
+
+_SQLITE_HEADER = b"SQLite format 3\x00"
+_OPTUNA_TABLES = {"studies", "study_directions", "trials", "version_info", "alembic_version"}
+
+
+def _readonly_study_uri(path: Path, frozen: bool) -> str:
+    """SQLite's URI for reading the study in ``path`` without writing, once the stdlib, in
+    read-only mode, found it one: not empty, SQLite, with Optuna's tables and version stamp.
+    ``mode=ro`` still creates ``-wal`` and ``-shm`` beside a WAL database whose writers are
+    gone, so a ``frozen`` one (a snapshot: WAL in its header, no ``-wal`` beside it, nobody
+    has it open) is opened ``immutable``, which creates nothing. A live study is read
+    ``mode=ro`` through its WAL, so that ``status --watch`` sees workers that start later."""
+    with open(path, "rb") as file:
+        header = file.read(100)
+    if not header:
+        raise StorageError(f"{path}: an empty file, not a study (expected a study snapshot)")
+    if not header.startswith(_SQLITE_HEADER):
+        raise StorageError(
+            f"{path}: not a SQLite database (it starts with {header[:16]!r}), not a study"
+        )
+    wal = header[18:20] == b"\x02\x02"
+    live = Path(f"{path}-wal").exists()
+    uri = "file:" + urllib.parse.quote(str(path.resolve()))
+    uri += "?immutable=1" if frozen and wal and not live else "?mode=ro"
+    try:
+        connection = sqlite3.connect(uri, uri=True, timeout=SQLITE_BUSY_TIMEOUT_S)
+        try:
+            rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            tables = {name for (name,) in rows}
+            stamped = not (_OPTUNA_TABLES - tables) and all(
+                connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                for table in ("version_info", "alembic_version")
+            )
+        finally:
+            connection.close()
+    except sqlite3.Error as exc:
+        raise StorageError(f"{path}: cannot read it as a study: {exc}") from None
+    if _OPTUNA_TABLES - tables:
+        found = ", ".join(sorted(tables)) or "none"
+        raise StorageError(
+            f"{path}: a SQLite database but not an Optuna study: no table "
+            f"{', '.join(sorted(_OPTUNA_TABLES - tables))} (its tables: {found})"
+        )
+    if not stamped:
+        raise StorageError(f"{path}: an Optuna database without its schema version, not a study")
+    return uri

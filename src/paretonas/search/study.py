@@ -24,12 +24,13 @@ import optuna
 from optuna.storages import BaseStorage
 
 from paretonas import __version__
-from paretonas.errors import ConfigError
+from paretonas.errors import ConfigError, StorageError
 from paretonas.objectives import Objective, from_names, pairs
 from paretonas.search.storage import (
     DEFAULT_STORAGE_ENV,
     StorageInfo,
     open_storage,
+    open_storage_readonly,
     resolve_storage,
 )
 from paretonas.yamlio import atomic_write_text
@@ -197,17 +198,19 @@ def create_study(
 
 
 def open_study(location: str | os.PathLike) -> optuna.Study:
-    """Open an existing study, never creating one: ``location`` is a ``study.json`` (the live
-    study) or a SQLite file holding one study (the search stage's snapshot). A missing file or
-    study is a StudyError naming it."""
+    """Open an existing study for reading, never creating or changing one: ``location`` is a
+    ``study.json`` (the live study) or a SQLite file holding one study (the search stage's
+    snapshot). A missing file or study, or a file that is not this product's study, is a
+    StudyError naming it."""
     storage, name, _ = open_study_storage(location)
     return optuna.load_study(study_name=name, storage=storage)
 
 
 def open_study_storage(location: str | os.PathLike) -> tuple[BaseStorage, str, StorageInfo]:
-    """The storage of an existing study (as ``open_study`` finds it), the study's name, and
-    where it lives (``info.redacted`` is safe to show): for readers that need the storage
-    itself, such as the dashboard."""
+    """The storage of an existing study (as ``open_study`` finds it), opened read-only (not a
+    byte written, not even tables or WAL), the study's name, and where it lives
+    (``info.redacted`` is safe to show): for readers that need the storage itself, such as
+    the dashboard. Workers and ``search-study`` use ``create_study`` instead."""
     path = Path(location)
     if path.suffix == ".json":
         record = read_record(path)
@@ -221,7 +224,10 @@ def open_study_storage(location: str | os.PathLike) -> tuple[BaseStorage, str, S
         if name is None:
             raise StudyError(f"{path}: no such file (a study snapshot or a study.json)")
         raise StudyError(f"{where}: no storage at {info.file}")
-    storage = open_storage(info)
+    try:
+        storage = open_storage_readonly(info, frozen=name is None)  # a snapshot file
+    except StorageError as exc:
+        raise StudyError(str(exc) if name is None else f"{where}: {exc}") from None
     if name is None:
         summaries = optuna.get_all_study_summaries(storage, include_best_trial=False)
         if len(summaries) != 1:
@@ -232,6 +238,10 @@ def open_study_storage(location: str | os.PathLike) -> tuple[BaseStorage, str, S
         storage.get_study_id_from_name(name)
     except KeyError:
         raise StudyError(f"{where}: no such study in {info.redacted}") from None
+    try:
+        objectives_of(optuna.load_study(study_name=name, storage=storage))
+    except ConfigError as exc:  # an Optuna study, but not one this product wrote
+        raise StudyError(f"{path}: not a paretonas study: {exc}") from None
     return storage, name, info
 
 
