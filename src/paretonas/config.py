@@ -14,7 +14,7 @@ from importlib import resources
 from typing import Any
 
 from paretonas.config_checks import check_config
-from paretonas.errors import ConfigError, short_repr
+from paretonas.errors import ConfigError, redact, short_repr
 from paretonas.yamlio import parse_yaml, read_yaml
 
 
@@ -105,8 +105,6 @@ def validate_config(config: Any, source: str = "config") -> dict[str, Any]:
         elif "x-why" in node:
             message += f" ({node['x-why']})"  # why the schema bounds the value
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        from paretonas.search.storage import redact  # only on this path: it imports Optuna
-
         raise ConfigError(redact(f"{source}: {key}: {message}{more}"))  # a URL put in any key
     return check_config(filled, source)
 

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import re
 import signal
 from collections.abc import Iterator
 
 MESSAGE_VALUE_CHARS = 200  # the most of a value any error message shows
+
+_CREDENTIALS = re.compile(r"([^:/@\s'\"]+:)[^@/\s'\"]*@")
+_QUERY_PASSWORD = re.compile(r"([?&](?:password|passwd|pwd)=)[^&\s'\"]*", re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    """``postgresql://user:secret@host/db`` -> ``postgresql://user:***@host/db``; also a
+    ``user:secret@host`` without a scheme (a URL the parser rejects), a ``?password=secret``
+    query parameter (libpq reads one), and anywhere inside a longer message."""
+    return _QUERY_PASSWORD.sub(r"\1***", _CREDENTIALS.sub(r"\1***@", text))
 
 
 def short_repr(value: object) -> str:

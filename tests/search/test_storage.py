@@ -5,9 +5,9 @@ from pathlib import Path
 import optuna
 import pytest
 
-from paretonas.errors import ConfigError
+from paretonas.errors import ConfigError, redact
 from paretonas.search.loop import _count_in_database, count_states
-from paretonas.search.storage import open_storage, redact, resolve_storage
+from paretonas.search.storage import open_storage, resolve_storage
 
 
 @pytest.mark.parametrize(

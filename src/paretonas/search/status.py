@@ -27,11 +27,11 @@ import pandas as pd
 from optuna.trial import FrozenTrial
 
 from paretonas import pareto
+from paretonas.errors import redact
 from paretonas.objectives import Objective
 from paretonas.search import attrs
 from paretonas.search.loop import SURPLUS
 from paretonas.search.progress import duration, eta_seconds, per_minute
-from paretonas.search.storage import redact
 from paretonas.search.study import StudyError, StudyRecord, objectives_of, open_study, read_record
 from paretonas.search.table import read_trials
 from paretonas.tables import text

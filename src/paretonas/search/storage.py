@@ -25,7 +25,7 @@ import sqlalchemy
 from optuna.storages import BaseStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.storages.journal import JournalFileBackend, JournalStorage
 
-from paretonas.errors import ConfigError, StorageError
+from paretonas.errors import ConfigError, StorageError, redact
 
 _logger = logging.getLogger(__name__)
 
@@ -51,17 +51,6 @@ class StorageInfo:
         if self.kind == "sqlite":
             return Path(self.url.removeprefix("sqlite:///"))
         return None
-
-
-_CREDENTIALS = re.compile(r"([^:/@\s'\"]+:)[^@/\s'\"]*@")
-_QUERY_PASSWORD = re.compile(r"([?&](?:password|passwd|pwd)=)[^&\s'\"]*", re.IGNORECASE)
-
-
-def redact(text: str) -> str:
-    """``postgresql://user:secret@host/db`` -> ``postgresql://user:***@host/db``; also a
-    ``user:secret@host`` without a scheme (a URL the parser rejects), a ``?password=secret``
-    query parameter (libpq reads one), and anywhere inside a longer message."""
-    return _QUERY_PASSWORD.sub(r"\1***", _CREDENTIALS.sub(r"\1***@", text))
 
 
 # A database URL's scheme (postgresql+psycopg, mysql, sqlite, ...) and any URL's scheme: a

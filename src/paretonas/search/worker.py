@@ -24,7 +24,7 @@ import torch
 
 from paretonas.chance import learned_nothing, nothing_learned_message
 from paretonas.data import MANIFEST, load_manifest, load_split
-from paretonas.errors import SearchError
+from paretonas.errors import SearchError, redact
 from paretonas.objectives import parse_objectives
 from paretonas.search import attrs
 from paretonas.search.loop import (
@@ -38,7 +38,6 @@ from paretonas.search.progress import per_minute, progress_line
 from paretonas.search.pruning import SuccessiveHalving, single_objective_pruner
 from paretonas.search.sampling import make_sampler
 from paretonas.search.space import DataShape, SearchSpace, load_space
-from paretonas.search.storage import redact
 from paretonas.search.study import (
     Heartbeat,
     StudyRecord,
