@@ -30,6 +30,12 @@ from paretonas.data import search_subsample, stratified_split
 from paretonas.data.inspect import IDX, SourceReport, inspect_source, sample_images
 from paretonas.errors import ConfigError
 from paretonas.search.calibrate import Calibration, calibrate
+from paretonas.search.estimate import (
+    Estimate,
+    estimate_seconds,
+    format_duration,
+    job_start_seconds,
+)
 from paretonas.search.space import SearchSpace
 from paretonas.search.space_checks import drawable
 from paretonas.yamlio import atomic_write_text, read_yaml
@@ -46,27 +52,16 @@ TRIALS_RANGE = (20, 100)  # 20: the sampler's 10 random startup trials, then as 
 MAX_WORKERS = 8
 DEFAULT_MINUTES = 30.0
 CALIBRATION_IMAGES = 512
-PROFILE_ROUND_SECONDS = 0.002  # the profile step runs each model ~2 ms a round
-# the study, snapshot, select and report jobs together (measured: ~25 s on a 2-core VM)
-BOOKKEEPING_SECONDS = 30.0
+# Small data: below this many full/train images a class on average, init turns augmentation
+# on in the space it writes (random crops; flips too for colour images) and sizes the
+# finalists' retraining to at least FINALIZE_MIN_STEPS steps (early stopping ends it sooner).
+SMALL_DATA_PER_CLASS = 500
+FINALIZE_MIN_STEPS = 1500
+FINALIZE_EPOCHS_RANGE = (30, 300)
+FINALIZE_SHARE = 0.3  # of --minutes, at most, for longer finalist retraining on small data
 # config/NAME.yaml and config/NAME_space.yaml must never replace the files the defaults name
 _RESERVED = {"config", "search"}
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-
-
-@dataclass
-class Estimate:
-    """Seconds each stage should take here (see ``Calibration`` for how it was measured)."""
-
-    data: float
-    search: float
-    profile: float
-    finalize: float
-    bookkeeping: float = BOOKKEEPING_SECONDS
-
-    @property
-    def total(self) -> float:
-        return self.data + self.search + self.profile + self.finalize + self.bookkeeping
 
 
 @dataclass
@@ -154,9 +149,15 @@ def init_config(
     channels = 1 if report.gray else 3
     images, labels = sample_images(report, CALIBRATION_IMAGES, img_size, channels)
     input_shape = tuple(int(d) for d in images.shape[1:])
+    data = dict(defaults["data"])
+    data["search_fraction"] = choose_search_fraction(report.counts, data)
+    splits = split_sizes(report.counts, data)
+    small = is_small(splits, len(report.class_names))
     space = copy.deepcopy(base_space)
     if min(input_shape[1:]) >= STRIDED_STEM_FROM:
         space["model"]["stem"]["stride"] = 2
+    if small and "augment" not in space["hparams"]:
+        space["hparams"]["augment"] = small_data_augment(input_shape)
     compiled = SearchSpace(space, str(base_space_path))
     calibration = calibrate(
         compiled,
@@ -167,13 +168,32 @@ def init_config(
         steps=calibration_steps,
     )
 
-    data = dict(defaults["data"])
-    data["search_fraction"] = choose_search_fraction(report.counts, data)
-    splits = split_sizes(report.counts, data)
     batch = typical_batch_size(compiled)
     cores = available_cores()
     workers = max(1, min(cores, MAX_WORKERS))
-    steps, n_trials = choose_budget(calibration, splits, batch, workers, minutes)
+    finalize = dict(defaults["finalize"])
+    if small and finalize["steps"] is None:
+        finalize["epochs"] = choose_finalize_epochs(
+            calibration, splits, batch, finalize["epochs"], defaults["select"]["k"], cores, minutes
+        )
+    job_start = job_start_seconds()
+    # the stages around the search first: the search gets what is left of ``minutes``
+    around = estimate_seconds(
+        calibration,
+        splits,
+        0,
+        batch,
+        0,
+        workers,
+        cores,
+        defaults,
+        report.seconds,
+        job_start,
+        finalize,
+    )
+    steps, n_trials = choose_budget(
+        calibration, splits, batch, workers, max(0.0, minutes - around.total / 60)
+    )
     space["hparams"].pop("epochs", None)
     space["hparams"]["steps"] = steps
     space_written = space != base_space  # compiled above but for steps, which any int >= 1 is
@@ -195,11 +215,36 @@ def init_config(
             f"data.max_bad_fraction {allowed}: prepare-data skips the {len(report.unreadable)} "
             f"unreadable file(s) (its default {data['max_bad_fraction']} would stop on them)"
         )
-    validate_config(config, str(config_path))
-
+    if finalize["epochs"] != defaults["finalize"]["epochs"]:
+        config["finalize"] = {"epochs": finalize["epochs"]}
     estimate = estimate_seconds(
-        calibration, splits, steps, batch, n_trials, workers, cores, defaults, report.seconds
+        calibration,
+        splits,
+        steps,
+        batch,
+        n_trials,
+        workers,
+        cores,
+        defaults,
+        report.seconds,
+        job_start,
+        finalize,
     )
+    config["estimate"] = estimate.to_config()
+    validate_config(config, str(config_path))
+    if small:
+        notes.append(
+            f"small data ({splits['full/train'] / len(report.class_names):.0f} training images a "
+            f"class): the space augments ({_describe_augment(space['hparams'].get('augment'))}); "
+            f"finalists retrain up to {finalize['epochs']} epochs with early stopping"
+        )
+    if estimate.total > minutes * 60 * 1.1:
+        notes.append(
+            f"over --minutes {minutes:g}: the stages around the search take "
+            f"{format_duration(around.total)} and the search its fewest trials "
+            f"({TRIALS_RANGE[0]}); the estimate is the time to expect"
+        )
+
     plan = InitPlan(
         name=name,
         report=report,
@@ -306,36 +351,50 @@ def _fifties(value: float) -> int:
     return int(round(value / 50) * 50)
 
 
-def estimate_seconds(
+def is_small(splits: dict[str, int], classes: int) -> bool:
+    """Under ``SMALL_DATA_PER_CLASS`` full/train images a class on average."""
+    return splits["full/train"] < SMALL_DATA_PER_CLASS * classes
+
+
+def small_data_augment(input_shape: tuple[int, ...]) -> dict[str, Any]:
+    """The augmentation init writes into the space for small data: random crops of an eighth
+    of the side (at least 2 px), and horizontal flips for colour images (photos and objects
+    are mostly mirror-symmetric; gray ones are often digits or text, which are not)."""
+    channels, height, width = input_shape
+    return {
+        "random_crop_padding": max(2, min(height, width) // 8),
+        "horizontal_flip": channels == 3,
+    }
+
+
+def _describe_augment(augment: Any) -> str:
+    if not isinstance(augment, dict) or not augment:
+        return "as the space says"
+    return ", ".join(f"{key} {value}" for key, value in augment.items())
+
+
+def choose_finalize_epochs(
     calibration: Calibration,
     splits: dict[str, int],
-    steps: int,
     batch: float,
-    n_trials: int,
-    workers: int,
+    default: int,
+    k: int,
     cores: int,
-    defaults: dict[str, Any],
-    data_seconds: float,
-) -> Estimate:
-    """Each stage's time from the calibration: trials in waves of ``workers``; the finalists
-    (``select.k``, one thread each) retrain for ``finalize.epochs`` on full/train."""
-    per_epoch = math.ceil(splits["search/train"] / batch)
-    trial = calibration.trial_seconds(steps, per_epoch, splits["search/val"])
-    finalize = defaults["finalize"]
-    full_per_epoch = math.ceil(splits["full/train"] / batch)
-    final_steps = finalize["steps"] or finalize["epochs"] * full_per_epoch
-    k = defaults["select"]["k"]
-    one_finalist = (
-        calibration.trial_seconds(final_steps, full_per_epoch, splits["full/val"])
-        + splits["full/test"] * calibration.eval_image_seconds
+    minutes: float,
+) -> int:
+    """Epochs of full/train for the finalists of small data: enough for
+    ``FINALIZE_MIN_STEPS`` steps, within ``FINALIZE_EPOCHS_RANGE``, as many as
+    ``FINALIZE_SHARE`` of ``minutes`` holds for ``k`` finalists and the baseline (in waves over
+    ``cores``, each epoch trained and evaluated on full/val); never fewer than ``default``."""
+    per_epoch = math.ceil(splits["full/train"] / batch)
+    epoch_seconds = (
+        per_epoch * calibration.step_seconds + splits["full/val"] * calibration.eval_image_seconds
     )
-    profile = defaults["profile"]
-    return Estimate(
-        data=data_seconds,
-        search=math.ceil(n_trials / workers) * trial,
-        profile=profile["max_models"] * profile["rounds"] * PROFILE_ROUND_SECONDS,
-        finalize=math.ceil(k / max(1, min(k, cores))) * one_finalist,
-    )
+    waves = math.ceil((k + 1) / max(1, cores))
+    affordable = math.floor(FINALIZE_SHARE * minutes * 60 / (waves * epoch_seconds))
+    low, high = FINALIZE_EPOCHS_RANGE
+    wanted = min(high, math.ceil(FINALIZE_MIN_STEPS / per_epoch), affordable)
+    return max(default, low, wanted)
 
 
 def _config_path(path: Path) -> str:
@@ -376,13 +435,3 @@ def _config_text(plan: InitPlan) -> str:
 
 def run_command(plan: InitPlan) -> str:
     return f"snakemake --cores {plan.cores} --configfile {plan.config_path.as_posix()}"
-
-
-def format_duration(seconds: float) -> str:
-    if seconds < 1:
-        return "<1 s"
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 90 * 60:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"

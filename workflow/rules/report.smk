@@ -8,6 +8,7 @@ rule report:
         latency=f"{RESULTS}/profile/latency.csv",
         profile=f"{RESULTS}/profile/profile.json",
         metrics=finalist_outputs(),
+        baseline=f"{RESULTS}/baseline/metrics.json",
     output:
         summary=report(
             f"{RESULTS}/report/summary.csv",
@@ -15,6 +16,7 @@ rule report:
             category="Finalists",
         ),
         summary_md=f"{RESULTS}/report/summary.md",
+        timing=f"{RESULTS}/report/timing.json",
         pareto=report(
             f"{RESULTS}/report/pareto_front.png",
             caption="../report/pareto_front.rst",
@@ -33,6 +35,8 @@ rule report:
         html=report_pages(),
     params:
         out=lambda wildcards, output: os.path.dirname(output.summary),
+        benchmarks=f"{RESULTS}/benchmarks",
+        estimate=config.get("estimate"),
         code=code("paretonas.reporting"),
     log:
         f"{RESULTS}/logs/report.log",

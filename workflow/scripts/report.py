@@ -12,4 +12,7 @@ run_step(
     plotlyjs="directory",
     latency_csv=snakemake.input.latency,
     profile_json=snakemake.input.profile,
+    baseline_json=snakemake.input.baseline,
+    estimate=snakemake.params.estimate,
+    benchmarks_dir=snakemake.params.benchmarks,
 )

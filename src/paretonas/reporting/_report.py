@@ -10,6 +10,7 @@ import optuna
 
 from paretonas.chance import learned_nothing, nothing_learned_message
 from paretonas.profile import read_profile
+from paretonas.reporting._baseline import baseline_section, write_timing
 from paretonas.reporting._confusion import write_confusion
 from paretonas.reporting._figures import FigureWriter
 from paretonas.reporting._history import (
@@ -37,6 +38,9 @@ def write_report(
     plotlyjs: str = "embed",
     latency_csv: str | os.PathLike | None = None,
     profile_json: str | os.PathLike | None = None,
+    baseline_json: str | os.PathLike | None = None,
+    estimate: dict | None = None,
+    benchmarks_dir: str | os.PathLike | None = None,
 ) -> list[Path]:
     """Write the report under ``out_dir`` and return the files written, in order.
 
@@ -51,6 +55,9 @@ def write_report(
     study always yields the same files. ``plotlyjs``: see ``FigureWriter`` (``embed`` works
     offline). ``latency_csv``/``profile_json``: the profile step's figures and record (the
     tables then show profiled latency and say so; without them, the search's estimate).
+    ``baseline_json``: the plain CNN's metrics, shown beside the finalists; ``estimate`` (the
+    config's) and ``benchmarks_dir`` (the jobs' benchmark files): predicted against actual
+    time, in summary.md and ``timing.json``.
 
     Raises ReportError when the inputs are missing, malformed or disagree with each other.
     """
@@ -98,6 +105,11 @@ def write_report(
 
     figures = list(dict.fromkeys(path.name for path in writer.files if path.suffix != ".js"))
     written = [write_summary_csv(out_dir / "summary.csv", rows, latency is not None)]
+    sections = baseline_section(baseline_json, rows)
+    if benchmarks_dir is not None:
+        timing_json, timing_lines = write_timing(out_dir / "timing.json", estimate, benchmarks_dir)
+        written.append(timing_json)
+        sections += timing_lines
     written.append(
         write_summary_md(
             out_dir / "summary.md",
@@ -112,6 +124,7 @@ def write_report(
             latency=latency_note(profile),
             profiled=latency is not None,
             pruning=pruning_note(study),
+            sections=sections,
         )
     )
     written += list(dict.fromkeys(writer.files))

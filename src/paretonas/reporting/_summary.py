@@ -3,6 +3,7 @@ lines, the figures and what was skipped)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -116,10 +117,12 @@ def write_summary_md(
     latency: str = "",
     profiled: bool = False,
     pruning: str = "",
+    sections: Sequence[str] = (),
 ) -> Path:
     """The readable summary; ``figures`` are file names relative to ``path``'s directory.
     ``banners`` open it (empty slots, a search that learned nothing); ``latency`` says which
-    latency the table shows and how it was measured."""
+    latency the table shows and how it was measured; ``sections`` (markdown lines) follow the
+    finalists' table."""
     finished = counts["complete"] + counts["infeasible"] + counts["pruned"]
     lines = [f"# paretonas report: {study_name}", ""]
     lines += [f"> **Warning:** {escape(banner)}\n" for banner in banners]
@@ -146,6 +149,7 @@ def write_summary_md(
     if pruning:
         lines.append(f"- **Pruning**: {pruning}")
     lines += ["", "## Finalists", "", finalist_table(rows, profiled), ""]
+    lines += [*sections, *([""] if sections else [])]
     lines += ["## Figures", ""]
     pngs = [f for f in figures if f.endswith(".png")]
     pages = {Path(f).stem: f for f in figures if f.endswith(".html")}
