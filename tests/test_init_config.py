@@ -16,6 +16,7 @@ from paretonas.data import load_manifest, prepare_data
 from paretonas.data.inspect import SourceReport
 from paretonas.errors import ConfigError
 from paretonas.init_config import (
+    SMALL_SEARCH_MIN_STEPS,
     STEPS_RANGE,
     TRIALS_RANGE,
     available_cores,
@@ -255,3 +256,12 @@ def test_a_slow_machine_gets_fewer_steps_before_fewer_than_the_least_trials():
 )
 def test_small_data_is_under_500_training_images_a_class(train, classes, small):
     assert is_small({"full/train": train}, classes) is small
+
+
+def test_small_data_trains_longer_trials_and_never_under_its_floor():
+    splits = {"search/train": 630, "search/val": 90}
+    steps, _ = choose_budget(calibration(0.01), splits, 48.0, 2, 10, small=True)
+    assert steps == 400  # 30 epochs of 630 images at batch 48, in fifties (15 for large data)
+    assert choose_budget(calibration(0.01), splits, 48.0, 2, 10)[0] == 200
+    steps, trials = choose_budget(calibration(10.0), splits, 48.0, 2, 10, small=True)
+    assert (steps, trials) == (SMALL_SEARCH_MIN_STEPS, TRIALS_RANGE[0])  # slow: the floors

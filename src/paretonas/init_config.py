@@ -56,6 +56,8 @@ CALIBRATION_IMAGES = 512
 # on in the space it writes (random crops; flips too for colour images) and sizes the
 # finalists' retraining to at least FINALIZE_MIN_STEPS steps (early stopping ends it sooner).
 SMALL_DATA_PER_CLASS = 500
+SMALL_SEARCH_EPOCHS = 30
+SMALL_SEARCH_MIN_STEPS = 300
 FINALIZE_MIN_STEPS = 1500
 FINALIZE_EPOCHS_RANGE = (30, 300)
 FINALIZE_SHARE = 0.3  # of --minutes, at most, for longer finalist retraining on small data
@@ -192,7 +194,7 @@ def init_config(
         finalize,
     )
     steps, n_trials = choose_budget(
-        calibration, splits, batch, workers, max(0.0, minutes - around.total / 60)
+        calibration, splits, batch, workers, max(0.0, minutes - around.total / 60), small
     )
     space["hparams"].pop("epochs", None)
     space["hparams"]["steps"] = steps
@@ -328,14 +330,20 @@ def choose_budget(
     batch: float,
     workers: int,
     minutes: float,
+    small: bool = False,
 ) -> tuple[int, int]:
     """Steps a trial and trials in all: ``SEARCH_EPOCHS`` epochs of search/train (within
     ``STEPS_RANGE``, in fifties), then as many trials as ``minutes`` of ``workers`` hold
-    (within ``TRIALS_RANGE``); fewer steps when even the fewest trials would not fit."""
+    (within ``TRIALS_RANGE``); fewer steps when even the fewest trials would not fit. Small
+    (augmented) data gets ``SMALL_SEARCH_EPOCHS`` and never fewer than
+    ``SMALL_SEARCH_MIN_STEPS`` steps: a shorter trial on it learns too little to rank."""
     train, val = splits["search/train"], splits["search/val"]
     per_epoch = math.ceil(train / batch)
     low, high = STEPS_RANGE
-    steps = max(low, min(high, _fifties(SEARCH_EPOCHS * train / batch)))
+    epochs = SMALL_SEARCH_EPOCHS if small else SEARCH_EPOCHS
+    if small:
+        low = SMALL_SEARCH_MIN_STEPS
+    steps = max(low, min(high, _fifties(epochs * train / batch)))
     seconds = minutes * 60 * workers
 
     def trials(steps: int) -> int:
