@@ -30,8 +30,8 @@ def test_stops_after_patience_evaluations_without_a_better_f1():
     assert reasons[7] == "early stop: val F1 not above 0.6100 in 3 evaluations (step 8)"
 
 
-@pytest.mark.parametrize(("evaluations", "patience"), [(1, 10), (30, 10), (108, 27), (300, 75)])
-def test_patience_is_a_quarter_of_the_run_and_at_least_ten(evaluations, patience):
+@pytest.mark.parametrize(("evaluations", "patience"), [(1, 15), (30, 15), (108, 36), (300, 100)])
+def test_patience_is_a_third_of_the_run_and_at_least_fifteen(evaluations, patience):
     assert patience_for(evaluations) == patience
 
 

@@ -30,6 +30,7 @@ ALL_RULES = {
     "profile",
     "select",
     "finalize",
+    "baseline",
     "report",
 }
 FROM_SEARCH = {"search_worker", "search_snapshot", "profile", "select", "finalize", "report"}
@@ -127,7 +128,7 @@ def test_finalists_and_report(finished):
 # (config change, rules that must run again: and only those)
 RERUNS = [
     ({}, set()),
-    ({"finalize": {"epochs": 31}}, {"finalize", "report"}),
+    ({"finalize": {"epochs": 31}}, {"finalize", "baseline", "report"}),
     ({"select": {"k": 2}}, {"select", "finalize", "report"}),
     ({"data": {"search_fraction": 0.4}}, ALL_RULES),
 ]
@@ -186,7 +187,8 @@ def test_summary_lists_the_study_and_the_archives(finished):
 # (edited package module, rules that must run again: and only those)
 CODE_EDITS = [
     ("select.py", {"select", "finalize", "report"}),
-    ("training/_loop.py", FROM_SEARCH | {"search_study"}),  # it checks hparams with training
+    # search_study checks hparams with training; the baseline trains
+    ("training/_loop.py", FROM_SEARCH | {"search_study", "baseline"}),
     ("reporting/_summary.py", {"report"}),
 ]
 

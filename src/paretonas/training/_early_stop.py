@@ -10,8 +10,8 @@ import math
 
 from paretonas.training._loop import EpochRecord
 
-PATIENCE_MIN = 10  # evaluations without a better val F1 before stopping, at least
-PATIENCE_FRACTION = 0.25  # ... or this share of the run's evaluations, when more
+PATIENCE_MIN = 15  # evaluations without a better val F1 before stopping, at least
+PATIENCE_FRACTION = 1 / 3  # ... or this share of the run's evaluations, when more
 
 
 def patience_for(evaluations: int) -> int:
