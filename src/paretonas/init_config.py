@@ -2,10 +2,12 @@
 
 Reads top to bottom: name the config and refuse to overwrite one, inspect the folder
 (``paretonas.data.inspect``), choose the image size and channels from the data, the search
-split from the class counts, time a few real trials on this machine
-(``paretonas.search.calibrate``), size the budget (steps, trials, workers) to the data and
-that timing, then write ``config/NAME.yaml`` (and ``config/NAME_space.yaml`` when the default
-space needs other steps or a strided stem) after validating both.
+split from the class counts, augmentation for small data, time a few real trials on this
+machine (``paretonas.search.calibrate``), size the finalists' retraining, predict the stages
+around the search (``paretonas.search.estimate``) and give the search what ``--minutes``
+leaves (steps, trials, workers), then write ``config/NAME.yaml`` with the prediction (and
+``config/NAME_space.yaml`` when the default space needs other steps, a strided stem or
+augmentation) after validating both.
 """
 
 from __future__ import annotations
