@@ -245,8 +245,8 @@ def init_config(
     if estimate.total > minutes * 60 * 1.1:
         notes.append(
             f"over --minutes {minutes:g}: the stages around the search take "
-            f"{format_duration(around.total)} and the search its fewest trials "
-            f"({TRIALS_RANGE[0]}); the estimate is the time to expect"
+            f"{format_duration(around.total)} and the search at least {TRIALS_RANGE[0]} trials "
+            f"of {steps} steps; the prediction is the time to expect"
         )
 
     plan = InitPlan(
