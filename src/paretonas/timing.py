@@ -20,7 +20,8 @@ STAGES: dict[str, tuple[str, ...]] = {
     "data": ("prepare_data.tsv",),
     "search": ("search_worker/*.tsv", "search_snapshot.tsv"),
     "profile": ("profile.tsv",),
-    "finalize": ("finalize/*.tsv", "baseline.tsv"),
+    "finalize": ("finalize/*.tsv",),
+    "baseline": ("baseline.tsv",),  # needs only the data: it may run beside the search
     "report": ("report.tsv",),
 }
 # the estimate's keys -> the stages they cover (bookkeeping: the study, select and report;
@@ -29,7 +30,7 @@ ESTIMATE_STAGES = {
     "data": ("data",),
     "search": ("search",),
     "profile": ("profile",),
-    "finalize": ("finalize",),
+    "finalize": ("finalize", "baseline"),
     "bookkeeping": ("report",),
 }
 

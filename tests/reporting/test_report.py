@@ -185,4 +185,4 @@ def test_baseline_and_time_beside_the_finalists(tmp_path):
     assert "predicted 1.7 min, actual " in md and "search 40 s / 30 s" in md
     timing = yaml.safe_load((out / "timing.json").read_text())
     assert timing["predicted_seconds"] == 100 and timing["actual_seconds"] >= 30
-    assert timing["not_run"] == ["data", "profile", "finalize", "report"]
+    assert timing["not_run"] == ["data", "profile", "finalize", "baseline", "report"]

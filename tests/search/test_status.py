@@ -433,7 +433,7 @@ def test_status_sets_the_actual_time_beside_inits_prediction(made_study, tmp_pat
         r"time {6}predicted 10\.0 min, actual ([\d.]+) (s|min) \((\d\.\d\d)x\); per stage "
         r"predicted / "
         r"actual: data 5 s / 12 s, search 6\.7 min / \?, profile 15 s / \?, finalize 2\.0 min "
-        r"/ \?, bookkeeping 60 s / \?; not run yet: search, profile, finalize, report",
+        r"/ \?, bookkeeping 60 s / \?; not run yet: search, profile, finalize, baseline, report",
         line,
     )
     assert shown, line

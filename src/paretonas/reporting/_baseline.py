@@ -42,6 +42,7 @@ def baseline_section(
         "",
         f"A plain 3-conv CNN trained as the finalists are, on the same splits: test accuracy "
         f"**{accuracy:.4f}**, macro-F1 {f1:.4f}, {params:,} parameters; {verdict}.",
+        "",
     ]
 
 
