@@ -1,5 +1,6 @@
 # Baseline: a plain 3-conv CNN on the finalists' splits, trained as a finalist is (the same
 # budget, early stopping and best-epoch rule), so the report shows what the search beat.
+# It needs only the data; a low priority lets the search workers take the cores first.
 
 
 rule baseline:
@@ -22,6 +23,7 @@ rule baseline:
     benchmark:
         f"{RESULTS}/benchmarks/baseline.tsv"
     threads: 1
+    priority: -10
     resources:
         mem_mb=4000,
         runtime=120,
