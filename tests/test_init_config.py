@@ -16,7 +16,6 @@ from paretonas.data import load_manifest, prepare_data
 from paretonas.data.inspect import SourceReport
 from paretonas.errors import ConfigError
 from paretonas.init_config import (
-    SMALL_SEARCH_MIN_STEPS,
     STEPS_RANGE,
     TRIALS_RANGE,
     available_cores,
@@ -25,11 +24,11 @@ from paretonas.init_config import (
     choose_search_fraction,
     config_name,
     init_config,
-    is_small,
     split_sizes,
 )
 from paretonas.search.calibrate import Calibration
 from paretonas.search.space import load_space
+from paretonas.small_data import SMALL_SEARCH_MIN_STEPS, is_small
 from tests.conftest import REPO
 from tests.data.conftest import write_idx, write_imagefolder
 from tests.data.test_inspect import mixed_folder

@@ -40,6 +40,14 @@ from paretonas.search.estimate import (
 )
 from paretonas.search.space import SearchSpace
 from paretonas.search.space_checks import drawable
+from paretonas.small_data import (
+    SMALL_SEARCH_EPOCHS,
+    SMALL_SEARCH_MIN_STEPS,
+    choose_finalize_epochs,
+    describe_augment,
+    is_small,
+    small_data_augment,
+)
 from paretonas.yamlio import atomic_write_text, read_yaml
 
 _logger = logging.getLogger(__name__)
@@ -54,15 +62,6 @@ TRIALS_RANGE = (20, 100)  # 20: the sampler's 10 random startup trials, then as 
 MAX_WORKERS = 8
 DEFAULT_MINUTES = 30.0
 CALIBRATION_IMAGES = 512
-# Small data: below this many full/train images a class on average, init turns augmentation
-# on in the space it writes (random crops; flips too for colour images) and sizes the
-# finalists' retraining to at least FINALIZE_MIN_STEPS steps (early stopping ends it sooner).
-SMALL_DATA_PER_CLASS = 500
-SMALL_SEARCH_EPOCHS = 30
-SMALL_SEARCH_MIN_STEPS = 300
-FINALIZE_MIN_STEPS = 1500
-FINALIZE_EPOCHS_RANGE = (30, 300)
-FINALIZE_SHARE = 0.3  # of --minutes, at most, for longer finalist retraining on small data
 # config/NAME.yaml and config/NAME_space.yaml must never replace the files the defaults name
 _RESERVED = {"config", "search"}
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -239,7 +238,7 @@ def init_config(
     if small:
         notes.append(
             f"small data ({splits['full/train'] / len(report.class_names):.0f} training images a "
-            f"class): the space augments ({_describe_augment(space['hparams'].get('augment'))}); "
+            f"class): the space augments ({describe_augment(space['hparams'].get('augment'))}); "
             f"finalists retrain up to {finalize['epochs']} epochs with early stopping"
         )
     if estimate.total > minutes * 60 * 1.1:
@@ -359,52 +358,6 @@ def choose_budget(
 
 def _fifties(value: float) -> int:
     return int(round(value / 50) * 50)
-
-
-def is_small(splits: dict[str, int], classes: int) -> bool:
-    """Under ``SMALL_DATA_PER_CLASS`` full/train images a class on average."""
-    return splits["full/train"] < SMALL_DATA_PER_CLASS * classes
-
-
-def small_data_augment(input_shape: tuple[int, ...]) -> dict[str, Any]:
-    """The augmentation init writes into the space for small data: random crops of an eighth
-    of the side (at least 2 px), and horizontal flips for colour images (photos and objects
-    are mostly mirror-symmetric; gray ones are often digits or text, which are not)."""
-    channels, height, width = input_shape
-    return {
-        "random_crop_padding": max(2, min(height, width) // 8),
-        "horizontal_flip": channels == 3,
-    }
-
-
-def _describe_augment(augment: Any) -> str:
-    if not isinstance(augment, dict) or not augment:
-        return "as the space says"
-    return ", ".join(f"{key} {value}" for key, value in augment.items())
-
-
-def choose_finalize_epochs(
-    calibration: Calibration,
-    splits: dict[str, int],
-    batch: float,
-    default: int,
-    k: int,
-    cores: int,
-    minutes: float,
-) -> int:
-    """Epochs of full/train for the finalists of small data: enough for
-    ``FINALIZE_MIN_STEPS`` steps, within ``FINALIZE_EPOCHS_RANGE``, as many as
-    ``FINALIZE_SHARE`` of ``minutes`` holds for ``k`` finalists and the baseline (in waves over
-    ``cores``, each epoch trained and evaluated on full/val); never fewer than ``default``."""
-    per_epoch = math.ceil(splits["full/train"] / batch)
-    epoch_seconds = (
-        per_epoch * calibration.step_seconds + splits["full/val"] * calibration.eval_image_seconds
-    )
-    waves = math.ceil((k + 1) / max(1, cores))
-    affordable = math.floor(FINALIZE_SHARE * minutes * 60 / (waves * epoch_seconds))
-    low, high = FINALIZE_EPOCHS_RANGE
-    wanted = min(high, math.ceil(FINALIZE_MIN_STEPS / per_epoch), affordable)
-    return max(default, low, wanted)
 
 
 def _config_path(path: Path) -> str:
