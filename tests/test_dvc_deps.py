@@ -13,7 +13,12 @@ from tests.conftest import REPO
 PHASES = {
     "data": ["paretonas.data"],
     "search": ["paretonas.search.study", "paretonas.search.worker", "paretonas.search.snapshot"],
-    "finalize": ["paretonas.profile", "paretonas.select", "paretonas.finalize"],
+    "finalize": [
+        "paretonas.profile",
+        "paretonas.select",
+        "paretonas.finalize",
+        "paretonas.baseline",
+    ],
     "report": ["paretonas.finalist_latency", "paretonas.reporting"],
 }
 

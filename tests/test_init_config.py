@@ -28,6 +28,7 @@ from paretonas.init_config import (
 )
 from paretonas.search.calibrate import Calibration
 from paretonas.search.space import load_space
+from paretonas.small_data import SMALL_SEARCH_MIN_STEPS, is_small
 from tests.conftest import REPO
 from tests.data.conftest import write_idx, write_imagefolder
 from tests.data.test_inspect import mixed_folder
@@ -63,7 +64,14 @@ def test_writes_a_config_the_data_stage_accepts(project):
     config = load_config(plan.config_path)  # the schema accepts it
     space = load_space(config["search"]["space"])
     assert space.raw["hparams"]["steps"] == plan.steps
-    assert plan.space_written == (plan.steps != 200)
+    # 14 training images a class is small data: the space augments (colour: crops and flips)
+    assert plan.space_written
+    assert space.raw["hparams"]["augment"] == {"random_crop_padding": 3, "horizontal_flip": True}
+    assert config["finalize"]["epochs"] >= 30
+    estimate = written["estimate"]  # init's prediction, which status and the report compare
+    stages = ("data", "search", "profile", "finalize", "bookkeeping")
+    assert abs(estimate["total"] - sum(estimate[key] for key in stages)) <= 3
+    assert estimate["search"] > 0 and estimate["finalize"] > 0
     manifest = prepare_data(config, project / "out")  # and the data stage runs on it
     assert manifest["input_shape"] == [3, 28, 28] == list(plan.input_shape)
     assert manifest["counts"]["all"]["per_class"] == {"cat": 10, "dog": 10}
@@ -88,6 +96,8 @@ def test_gray_large_images_get_one_channel_64_px_and_a_strided_stem(project):
     space["model"]["stem"].pop("stride")
     space["hparams"].pop("steps")
     default["hparams"].pop("steps")
+    # 4 images a class is small data: crops of an eighth of the side, no flips (gray)
+    assert space["hparams"].pop("augment") == {"random_crop_padding": 8, "horizontal_flip": False}
     assert space == default  # nothing else changed
 
 
@@ -237,3 +247,20 @@ def test_a_slow_machine_gets_fewer_steps_before_fewer_than_the_least_trials():
     assert 30 * 60 * 2 // slow.trial_seconds(steps + 50, 63, 500) < TRIALS_RANGE[0]
     steps, trials = choose_budget(calibration(10.0), splits, 48.0, 2, 30)
     assert (steps, trials) == (STEPS_RANGE[0], TRIALS_RANGE[0])  # the floor, over time
+
+
+@pytest.mark.parametrize(
+    ("train", "classes", "small"),
+    [(630, 6, True), (2999, 6, True), (3000, 6, False), (35_000, 10, False)],
+)
+def test_small_data_is_under_500_training_images_a_class(train, classes, small):
+    assert is_small({"full/train": train}, classes) is small
+
+
+def test_small_data_trains_longer_trials_and_never_under_its_floor():
+    splits = {"search/train": 630, "search/val": 90}
+    steps, _ = choose_budget(calibration(0.01), splits, 48.0, 2, 10, small=True)
+    assert steps == 400  # 30 epochs of 630 images at batch 48, in fifties (15 for large data)
+    assert choose_budget(calibration(0.01), splits, 48.0, 2, 10)[0] == 200
+    steps, trials = choose_budget(calibration(10.0), splits, 48.0, 2, 10, small=True)
+    assert (steps, trials) == (SMALL_SEARCH_MIN_STEPS, TRIALS_RANGE[0])  # slow: the floors

@@ -25,6 +25,7 @@ from paretonas.errors import ParetonasError
 from paretonas.models import ModelSpec, build_model, count_macs, count_params, forward_counts
 from paretonas.search import archive, attrs
 from paretonas.training import (
+    EarlyStop,
     EpochRecord,
     HParams,
     Split,
@@ -32,6 +33,7 @@ from paretonas.training import (
     evaluate,
     f1_noise,
     fit,
+    patience_for,
 )
 from paretonas.yamlio import atomic_write_text, read_yaml
 
@@ -162,11 +164,14 @@ def finalize(
     threads: int = 1,
     selection: dict[str, Any] | None = None,
     quantize: str | None = None,
+    early_stop: bool = True,
 ) -> dict[str, Any]:
     """Retrain, test and export the trial archived in ``trial_dir``; return its metrics.
     ``threads``: torch threads (finalists run in parallel jobs, one thread each by default).
     ``quantize`` "int8": an int8 twin of the exported ONNX model too (``paretonas.quantize``),
-    tested on the same split, under ``int8`` in the metrics."""
+    tested on the same split, under ``int8`` in the metrics. ``early_stop``: end the
+    retraining once val F1 has not improved for ``patience_for`` of its evaluations (the best
+    evaluation's weights are kept either way)."""
     started = time.perf_counter()
     torch.set_num_threads(threads)
     trial_dir, out_dir = Path(trial_dir), Path(out_dir)
@@ -200,6 +205,12 @@ def finalize(
     # times): the best is chosen among all evaluations, and each is logged
     epoch_steps = budget_steps(replace(hp, epochs=1, steps=None), len(train))
     total = budget_steps(hp, len(train))
+    stop = EarlyStop(patience_for(math.ceil(total / epoch_steps))) if early_stop else None
+
+    def on_eval(record: EpochRecord) -> str | None:
+        _log_epoch(searched.get("number"), record, total, epoch_steps)
+        return stop(record) if stop is not None else None
+
     result = fit(
         model,
         train,
@@ -210,7 +221,7 @@ def finalize(
         seed=seed,
         device=device,
         eval_steps=range(epoch_steps, total, epoch_steps),
-        on_eval=lambda record: _log_epoch(searched.get("number"), record, total, epoch_steps),
+        on_eval=on_eval,
     )
     tested = evaluate(
         model,
@@ -247,6 +258,8 @@ def finalize(
         "best_step": result.history[result.best_epoch - 1].step,
         "epochs": epochs,
         "steps": result.budget_steps,
+        "steps_run": result.steps,
+        "stop_reason": result.stop_reason,
         "history": [epoch.to_dict() for epoch in result.history],
         "hparams": hp.to_dict(),
         "normalization": norm,

@@ -2,10 +2,12 @@
 
 Reads top to bottom: name the config and refuse to overwrite one, inspect the folder
 (``paretonas.data.inspect``), choose the image size and channels from the data, the search
-split from the class counts, time a few real trials on this machine
-(``paretonas.search.calibrate``), size the budget (steps, trials, workers) to the data and
-that timing, then write ``config/NAME.yaml`` (and ``config/NAME_space.yaml`` when the default
-space needs other steps or a strided stem) after validating both.
+split from the class counts, augmentation for small data, time a few real trials on this
+machine (``paretonas.search.calibrate``), size the finalists' retraining, predict the stages
+around the search (``paretonas.search.estimate``) and give the search what ``--minutes``
+leaves (steps, trials, workers), then write ``config/NAME.yaml`` with the prediction (and
+``config/NAME_space.yaml`` when the default space needs other steps, a strided stem or
+augmentation) after validating both.
 """
 
 from __future__ import annotations
@@ -31,8 +33,22 @@ from paretonas.data import search_subsample, stratified_split
 from paretonas.data.inspect import IDX, SourceReport, inspect_source, sample_images
 from paretonas.errors import ConfigError
 from paretonas.search.calibrate import Calibration, calibrate
+from paretonas.search.estimate import (
+    Estimate,
+    estimate_seconds,
+    format_duration,
+    job_start_seconds,
+)
 from paretonas.search.space import SearchSpace
 from paretonas.search.space_checks import drawable
+from paretonas.small_data import (
+    SMALL_SEARCH_EPOCHS,
+    SMALL_SEARCH_MIN_STEPS,
+    choose_finalize_epochs,
+    describe_augment,
+    is_small,
+    small_data_augment,
+)
 from paretonas.yamlio import atomic_write_text, read_yaml
 
 _logger = logging.getLogger(__name__)
@@ -47,27 +63,9 @@ TRIALS_RANGE = (20, 100)  # 20: the sampler's 10 random startup trials, then as 
 MAX_WORKERS = 8
 DEFAULT_MINUTES = 30.0
 CALIBRATION_IMAGES = 512
-PROFILE_ROUND_SECONDS = 0.002  # the profile step runs each model ~2 ms a round
-# the study, snapshot, select and report jobs together (measured: ~25 s on a 2-core VM)
-BOOKKEEPING_SECONDS = 30.0
 # config/NAME.yaml and config/NAME_space.yaml must never replace the files the defaults name
 _RESERVED = {"config", "search"}
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-
-
-@dataclass
-class Estimate:
-    """Seconds each stage should take here (see ``Calibration`` for how it was measured)."""
-
-    data: float
-    search: float
-    profile: float
-    finalize: float
-    bookkeeping: float = BOOKKEEPING_SECONDS
-
-    @property
-    def total(self) -> float:
-        return self.data + self.search + self.profile + self.finalize + self.bookkeeping
 
 
 @dataclass
@@ -158,9 +156,15 @@ def init_config(
     channels = 1 if report.gray else 3
     images, labels = sample_images(report, CALIBRATION_IMAGES, img_size, channels)
     input_shape = tuple(int(d) for d in images.shape[1:])
+    data = dict(defaults["data"])
+    data["search_fraction"] = choose_search_fraction(report.counts, data)
+    splits = split_sizes(report.counts, data)
+    small = is_small(splits, len(report.class_names))
     space = copy.deepcopy(base_space)
     if min(input_shape[1:]) >= STRIDED_STEM_FROM:
         space["model"]["stem"]["stride"] = 2
+    if small and "augment" not in space["hparams"]:
+        space["hparams"]["augment"] = small_data_augment(input_shape)
     compiled = SearchSpace(space, str(base_space_path))
     calibration = calibrate(
         compiled,
@@ -171,13 +175,32 @@ def init_config(
         steps=calibration_steps,
     )
 
-    data = dict(defaults["data"])
-    data["search_fraction"] = choose_search_fraction(report.counts, data)
-    splits = split_sizes(report.counts, data)
     batch = typical_batch_size(compiled)
     cores = available_cores()
     workers = max(1, min(cores, MAX_WORKERS))
-    steps, n_trials = choose_budget(calibration, splits, batch, workers, minutes)
+    finalize = dict(defaults["finalize"])
+    if small and finalize["steps"] is None:
+        finalize["epochs"] = choose_finalize_epochs(
+            calibration, splits, batch, finalize["epochs"], defaults["select"]["k"], cores, minutes
+        )
+    job_start = job_start_seconds()
+    # the stages around the search first: the search gets what is left of ``minutes``
+    around = estimate_seconds(
+        calibration,
+        splits,
+        0,
+        batch,
+        0,
+        workers,
+        cores,
+        defaults,
+        report.seconds,
+        job_start,
+        finalize,
+    )
+    steps, n_trials = choose_budget(
+        calibration, splits, batch, workers, max(0.0, minutes - around.total / 60), small
+    )
     space["hparams"].pop("epochs", None)
     space["hparams"]["steps"] = steps
     space_written = space != base_space  # compiled above but for steps, which any int >= 1 is
@@ -199,11 +222,36 @@ def init_config(
             f"data.max_bad_fraction {allowed}: prepare-data skips the {len(report.unreadable)} "
             f"unreadable file(s) (its default {data['max_bad_fraction']} would stop on them)"
         )
-    validate_config(config, str(config_path))
-
+    if finalize["epochs"] != defaults["finalize"]["epochs"]:
+        config["finalize"] = {"epochs": finalize["epochs"]}
     estimate = estimate_seconds(
-        calibration, splits, steps, batch, n_trials, workers, cores, defaults, report.seconds
+        calibration,
+        splits,
+        steps,
+        batch,
+        n_trials,
+        workers,
+        cores,
+        defaults,
+        report.seconds,
+        job_start,
+        finalize,
     )
+    config["estimate"] = estimate.to_config()
+    validate_config(config, str(config_path))
+    if small:
+        notes.append(
+            f"small data ({splits['full/train'] / len(report.class_names):.0f} training images a "
+            f"class): the space augments ({describe_augment(space['hparams'].get('augment'))}); "
+            f"finalists retrain up to {finalize['epochs']} epochs with early stopping"
+        )
+    if estimate.total > minutes * 60 * 1.1:
+        notes.append(
+            f"over --minutes {minutes:g}: the stages around the search take "
+            f"{format_duration(around.total)} and the search at least {TRIALS_RANGE[0]} trials "
+            f"of {steps} steps; the prediction is the time to expect"
+        )
+
     plan = InitPlan(
         name=name,
         report=report,
@@ -287,14 +335,20 @@ def choose_budget(
     batch: float,
     workers: int,
     minutes: float,
+    small: bool = False,
 ) -> tuple[int, int]:
     """Steps a trial and trials in all: ``SEARCH_EPOCHS`` epochs of search/train (within
     ``STEPS_RANGE``, in fifties), then as many trials as ``minutes`` of ``workers`` hold
-    (within ``TRIALS_RANGE``); fewer steps when even the fewest trials would not fit."""
+    (within ``TRIALS_RANGE``); fewer steps when even the fewest trials would not fit. Small
+    (augmented) data gets ``SMALL_SEARCH_EPOCHS`` and never fewer than
+    ``SMALL_SEARCH_MIN_STEPS`` steps: a shorter trial on it learns too little to rank."""
     train, val = splits["search/train"], splits["search/val"]
     per_epoch = math.ceil(train / batch)
     low, high = STEPS_RANGE
-    steps = max(low, min(high, _fifties(SEARCH_EPOCHS * train / batch)))
+    epochs = SMALL_SEARCH_EPOCHS if small else SEARCH_EPOCHS
+    if small:
+        low = SMALL_SEARCH_MIN_STEPS
+    steps = max(low, min(high, _fifties(epochs * train / batch)))
     seconds = minutes * 60 * workers
 
     def trials(steps: int) -> int:
@@ -308,38 +362,6 @@ def choose_budget(
 
 def _fifties(value: float) -> int:
     return int(round(value / 50) * 50)
-
-
-def estimate_seconds(
-    calibration: Calibration,
-    splits: dict[str, int],
-    steps: int,
-    batch: float,
-    n_trials: int,
-    workers: int,
-    cores: int,
-    defaults: dict[str, Any],
-    data_seconds: float,
-) -> Estimate:
-    """Each stage's time from the calibration: trials in waves of ``workers``; the finalists
-    (``select.k``, one thread each) retrain for ``finalize.epochs`` on full/train."""
-    per_epoch = math.ceil(splits["search/train"] / batch)
-    trial = calibration.trial_seconds(steps, per_epoch, splits["search/val"])
-    finalize = defaults["finalize"]
-    full_per_epoch = math.ceil(splits["full/train"] / batch)
-    final_steps = finalize["steps"] or finalize["epochs"] * full_per_epoch
-    k = defaults["select"]["k"]
-    one_finalist = (
-        calibration.trial_seconds(final_steps, full_per_epoch, splits["full/val"])
-        + splits["full/test"] * calibration.eval_image_seconds
-    )
-    profile = defaults["profile"]
-    return Estimate(
-        data=data_seconds,
-        search=math.ceil(n_trials / workers) * trial,
-        profile=profile["max_models"] * profile["rounds"] * PROFILE_ROUND_SECONDS,
-        finalize=math.ceil(k / max(1, min(k, cores))) * one_finalist,
-    )
 
 
 def _config_path(path: Path) -> str:
@@ -406,13 +428,3 @@ def _escaped(character: str) -> str:
 
 def run_command(plan: InitPlan) -> str:
     return f"snakemake --cores {plan.cores} --configfile {plan.config_path.as_posix()}"
-
-
-def format_duration(seconds: float) -> str:
-    if seconds < 1:
-        return "<1 s"
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 90 * 60:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"

@@ -51,9 +51,9 @@ def test_summary_and_config(root):
     assert max(len(line) for line in out.splitlines()) <= 96
     assert "channels 3: color" in flat
     assert "train 14, val 2, test 4; the search trains on 14 and scores on 2" in flat
-    assert "an estimate from timing 3 models drawn from the space" in flat
+    assert "from timing 3 models drawn from the space" in flat
     assert "one torch thread on cpu" in flat
-    assert re.search(r"^  estimate +~\d", out, re.M)
+    assert re.search(r"^  predicted +~\d+ (s|min|h) in all: data ", out, re.M)
     assert "data.max_bad_fraction 0.048" in flat  # 1 unreadable of 21 images (notes.txt aside)
     cores = available_cores()
     assert out.rstrip().endswith(

@@ -152,3 +152,37 @@ def test_a_search_that_learned_nothing_reports_empty_slots_first(tmp_path):
     for rank in (1, 2):  # the rule declares every slot's figure: an empty slot gets one too
         check_png(out / f"confusion_{rank}.png")
         assert f"- **confusion_{rank}**: finalist slot #{rank} is empty: no finalist" in md
+
+
+def test_baseline_and_time_beside_the_finalists(tmp_path):
+    config = make_config(tmp_path, [{"name": "f1"}])
+    study, _ = make_study(config, n_complete=12, n_infeasible=1)
+    finalists_yaml, metrics, _ = make_finalists(tmp_path, study, config, k=2)
+    baseline = tmp_path / "baseline.json"
+    baseline.write_text(
+        '{"test": {"accuracy": 0.5, "f1_macro": 0.45}, "params": 94246, "trial": "baseline"}'
+    )
+    benchmarks = tmp_path / "benchmarks"
+    (benchmarks / "search_worker").mkdir(parents=True)
+    (benchmarks / "search_worker" / "0.tsv").write_text("s\th:m:s\n30.0\t0:00:30\n")
+    estimate = {"total": 100, "data": 1, "search": 40, "profile": 9, "finalize": 30}
+    out = tmp_path / "report"
+    files = write_report(
+        study,
+        finalists_yaml,
+        metrics,
+        out,
+        baseline_json=baseline,
+        estimate={**estimate, "bookkeeping": 20},
+        benchmarks_dir=benchmarks,
+    )
+    assert out / "timing.json" in files
+    md = (out / "summary.md").read_text()
+    finalists_at = md.index("## Finalists")
+    assert finalists_at < md.index("## Baseline") < md.index("## Time") < md.index("## Figures")
+    assert "test accuracy **0.5000**, macro-F1 0.4500, 94,246 parameters" in md
+    assert "finalists above it on test accuracy: #1 (" in md
+    assert "predicted 1.7 min, actual " in md and "search 40 s / 30 s" in md
+    timing = yaml.safe_load((out / "timing.json").read_text())
+    assert timing["predicted_seconds"] == 100 and timing["actual_seconds"] >= 30
+    assert timing["not_run"] == ["data", "profile", "finalize", "baseline", "report"]

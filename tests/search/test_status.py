@@ -407,3 +407,36 @@ def test_status_of_a_postgresql_study(fresh_database, tmp_path, digits_dir, monk
     assert last.startswith("paretonas status: error: ") and "postgresql://optuna:***@" in last
     assert "password authentication failed" in last
     assert "wrong-secret" not in denied.stderr and "optuna-secret" not in denied.stderr
+
+
+def test_status_sets_the_actual_time_beside_inits_prediction(made_study, tmp_path):
+    config = tmp_path / "config.yaml"
+    estimate = {"total": 600, "data": 5, "search": 400, "profile": 15, "finalize": 120}
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "results_dir": str(tmp_path / "results"),
+                "search": {"n_trials": 10, "workers": 2},
+                "estimate": {**estimate, "bookkeeping": 60},
+            }
+        )
+    )
+    benchmarks = tmp_path / "results" / "benchmarks"
+    benchmarks.mkdir(parents=True)
+    (benchmarks / "prepare_data.tsv").write_text("s\th:m:s\n12.5\t0:00:12\n")
+    ended = time.time() - 60  # prepare-data ended a minute ago, after 12.5 s
+    os.utime(benchmarks / "prepare_data.tsv", (ended, ended))
+    result = paretonas("status", "--config", str(config), "--study", str(made_study))
+    assert result.returncode == 0, result.stderr
+    line = result.stdout.strip().splitlines()[-1]
+    shown = re.fullmatch(
+        r"time {6}predicted 10\.0 min, actual ([\d.]+) (s|min) \((\d\.\d\d)x\); per stage "
+        r"predicted / "
+        r"actual: data 5 s / 12 s, search 6\.7 min / \?, profile 15 s / \?, finalize 2\.0 min "
+        r"/ \?, bookkeeping 60 s / \?; not run yet: search, profile, finalize, baseline, report",
+        line,
+    )
+    assert shown, line
+    actual = float(shown[1]) * (60 if shown[2] == "min" else 1)
+    assert actual >= 72  # from prepare-data's start (72.5 s ago) up to now
+    assert float(shown[3]) == pytest.approx(actual / 600, abs=0.01)

@@ -30,6 +30,7 @@ ALL_RULES = {
     "profile",
     "select",
     "finalize",
+    "baseline",
     "report",
 }
 FROM_SEARCH = {"search_worker", "search_snapshot", "profile", "select", "finalize", "report"}
@@ -127,7 +128,7 @@ def test_finalists_and_report(finished):
 # (config change, rules that must run again: and only those)
 RERUNS = [
     ({}, set()),
-    ({"finalize": {"epochs": 31}}, {"finalize", "report"}),
+    ({"finalize": {"epochs": 31}}, {"finalize", "baseline", "report"}),
     ({"select": {"k": 2}}, {"select", "finalize", "report"}),
     ({"data": {"search_fraction": 0.4}}, ALL_RULES),
 ]
@@ -164,7 +165,8 @@ def job_spans(project: Project) -> dict[str, tuple[datetime, datetime]]:
 def test_the_profile_step_had_the_machine_to_itself(finished):
     spans = job_spans(finished[0])
     start, end = spans.pop("profile.log")
-    assert len(spans) == 10  # prepare_data, search_study, 2 workers, snapshot, select, 3, report
+    # prepare_data, search_study, 2 workers, snapshot, select, 3 finalists, baseline, report
+    assert len(spans) == 11
     for name, (other_start, other_end) in spans.items():
         assert other_end <= start or other_start >= end, (name, other_start, other_end)
     record = json.loads(finished[0].path("results", "profile", "profile.json").read_text())
@@ -186,7 +188,8 @@ def test_summary_lists_the_study_and_the_archives(finished):
 # (edited package module, rules that must run again: and only those)
 CODE_EDITS = [
     ("select.py", {"select", "finalize", "report"}),
-    ("training/_loop.py", FROM_SEARCH | {"search_study"}),  # it checks hparams with training
+    # search_study checks hparams with training; the baseline trains
+    ("training/_loop.py", FROM_SEARCH | {"search_study", "baseline"}),
     ("reporting/_summary.py", {"report"}),
 ]
 

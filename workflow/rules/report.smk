@@ -9,6 +9,7 @@ rule report:
         profile=f"{RESULTS}/profile/profile.json",
         metrics=finalist_outputs(),
         deployment=deployment_inputs(),
+        baseline=f"{RESULTS}/baseline/metrics.json",
     output:
         summary=report(
             f"{RESULTS}/report/summary.csv",
@@ -16,6 +17,7 @@ rule report:
             category="Finalists",
         ),
         summary_md=f"{RESULTS}/report/summary.md",
+        timing=f"{RESULTS}/report/timing.json",
         pareto=report(
             f"{RESULTS}/report/pareto_front.png",
             caption="../report/pareto_front.rst",
@@ -34,6 +36,8 @@ rule report:
         html=report_pages(),
     params:
         out=lambda wildcards, output: os.path.dirname(output.summary),
+        benchmarks=f"{RESULTS}/benchmarks",
+        estimate=config.get("estimate"),
         code=code("paretonas.reporting"),
     log:
         f"{RESULTS}/logs/report.log",

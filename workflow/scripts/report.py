@@ -13,4 +13,7 @@ run_step(
     latency_csv=snakemake.input.latency,
     profile_json=snakemake.input.profile,
     deployment_csv=next(iter(snakemake.input.deployment), None),
+    baseline_json=snakemake.input.baseline,
+    estimate=snakemake.params.estimate,
+    benchmarks_dir=snakemake.params.benchmarks,
 )

@@ -9,10 +9,10 @@ from paretonas.init_config import (
     DEFAULT_MINUTES,
     IMG_SIZE_RANGE,
     InitPlan,
-    format_duration,
     init_config,
     run_command,
 )
+from paretonas.search.estimate import format_duration
 
 NAME = "init"
 HELP = (
@@ -120,8 +120,9 @@ def _config_lines(plan: InitPlan) -> list[str]:
     estimate, calibration = plan.estimate, plan.calibration
     duration = format_duration
     how = (
-        f"(an estimate from timing {calibration.describe()}; pruning usually shortens the "
-        "search, workers side by side may slow each other)"
+        f"(the whole workflow, search sized to --minutes with the other stages taken off; from "
+        f"timing {calibration.describe()}; paretonas status and the report show it against "
+        "the actual times)"
     )
     lines = [written]
     lines += _row("input", f"{shape} ({why})")
@@ -137,11 +138,11 @@ def _config_lines(plan: InitPlan) -> list[str]:
         f"{search['workers']} workers on {plan.cores} cores; space {search['space']}",
     )
     lines += _row(
-        "estimate",
-        f"~{duration(estimate.total)}: data {duration(estimate.data)}, "
+        "predicted",
+        f"~{duration(estimate.total)} in all: data {duration(estimate.data)}, "
         f"search {duration(estimate.search)}, profile {duration(estimate.profile)}, "
-        f"finalize {duration(estimate.finalize)}, the other steps "
-        f"{duration(estimate.bookkeeping)}",
+        f"finalize and baseline {duration(estimate.finalize)}, job starts and the other "
+        f"steps {duration(estimate.bookkeeping)}",
     )
     lines += _wrap(how, _INDENT)
     for note in plan.notes:

@@ -60,13 +60,26 @@ def run(args: argparse.Namespace) -> int:
             grace_period=search["grace_period"],
         )
         if args.watch is None:
-            print(render(reader.read()))
+            print(render(reader.read()) + time_lines(config))
             return 0
         terminal = sys.stdout.isatty()
         while True:
-            screen = render(reader.read())
+            screen = render(reader.read()) + time_lines(config)
             # on a terminal the screen is redrawn in place; in a pipe or a log, one after another
             print((CLEAR if terminal else "") + screen + ("" if terminal else "\n"), flush=True)
             time.sleep(args.watch)
     except KeyboardInterrupt:  # Ctrl-C: the way out of --watch, not an error
         return 0
+
+
+def time_lines(config: dict) -> str:
+    """The workflow's time so far against init's prediction (the config's ``estimate``), from
+    the jobs' benchmark files; nothing before the first job has finished."""
+    from paretonas import timing
+
+    compared = timing.compare(
+        config.get("estimate"), Path(config["results_dir"]) / "benchmarks", now=time.time()
+    )
+    if compared["actual_seconds"] is None:
+        return ""
+    return f"\n\ntime      {timing.describe(compared)}"

@@ -10,6 +10,7 @@ import optuna
 
 from paretonas.chance import learned_nothing, nothing_learned_message
 from paretonas.profile import read_profile
+from paretonas.reporting._baseline import baseline_section, write_timing
 from paretonas.reporting._confusion import write_confusion
 from paretonas.reporting._deployment import deployment_table, read_deployment
 from paretonas.reporting._figures import FigureWriter
@@ -39,6 +40,9 @@ def write_report(
     latency_csv: str | os.PathLike | None = None,
     profile_json: str | os.PathLike | None = None,
     deployment_csv: str | os.PathLike | None = None,
+    baseline_json: str | os.PathLike | None = None,
+    estimate: dict | None = None,
+    benchmarks_dir: str | os.PathLike | None = None,
 ) -> list[Path]:
     """Write the report under ``out_dir`` and return the files written, in order.
 
@@ -55,6 +59,9 @@ def write_report(
     tables then show profiled latency and say so; without them, the search's estimate).
     ``deployment_csv``: the profile_finalists step's figures (finalize.quantize): summary.md
     then sets each finalist's float model and int8 twin side by side.
+    ``baseline_json``: the plain CNN's metrics, shown beside the finalists; ``estimate`` (the
+    config's) and ``benchmarks_dir`` (the jobs' benchmark files): predicted against actual
+    time, in summary.md and ``timing.json``.
 
     Raises ReportError when the inputs are missing, malformed or disagree with each other.
     """
@@ -102,6 +109,11 @@ def write_report(
 
     figures = list(dict.fromkeys(path.name for path in writer.files if path.suffix != ".js"))
     written = [write_summary_csv(out_dir / "summary.csv", rows, latency is not None)]
+    sections = baseline_section(baseline_json, rows)
+    if benchmarks_dir is not None:
+        timing_json, timing_lines = write_timing(out_dir / "timing.json", estimate, benchmarks_dir)
+        written.append(timing_json)
+        sections += timing_lines
     written.append(
         write_summary_md(
             out_dir / "summary.md",
@@ -121,6 +133,7 @@ def write_report(
                 if deployment_csv is not None
                 else ""
             ),
+            sections=sections,
         )
     )
     written += list(dict.fromkeys(writer.files))

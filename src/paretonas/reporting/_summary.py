@@ -3,6 +3,7 @@ lines, the figures and what was skipped)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -117,11 +118,12 @@ def write_summary_md(
     profiled: bool = False,
     pruning: str = "",
     deployment: str = "",
+    sections: Sequence[str] = (),
 ) -> Path:
     """The readable summary; ``figures`` are file names relative to ``path``'s directory.
     ``banners`` open it (empty slots, a search that learned nothing); ``latency`` says which
     latency the table shows and how it was measured; ``deployment``: the float and int8
-    table (``deployment_table``), under the finalists."""
+    table (``deployment_table``), under the finalists; ``sections`` (markdown lines) follow."""
     finished = counts["complete"] + counts["infeasible"] + counts["pruned"]
     lines = [f"# paretonas report: {study_name}", ""]
     lines += [f"> **Warning:** {escape(banner)}\n" for banner in banners]
@@ -150,6 +152,7 @@ def write_summary_md(
     lines += ["", "## Finalists", "", finalist_table(rows, profiled), ""]
     if deployment:
         lines += ["### Float and int8", "", deployment, ""]
+    lines += [*sections, *([""] if sections else [])]
     lines += ["## Figures", ""]
     pngs = [f for f in figures if f.endswith(".png")]
     pages = {Path(f).stem: f for f in figures if f.endswith(".html")}

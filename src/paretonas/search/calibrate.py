@@ -20,7 +20,7 @@ import torch
 
 from paretonas.data import channel_stats
 from paretonas.errors import SearchError
-from paretonas.models import build_model
+from paretonas.models import build_model, forward_counts
 from paretonas.search.space import DataShape, SearchSpace
 from paretonas.training import HParams, Split, TrainingDiverged, fit, macro_f1, resolve_device
 from paretonas.training._loop import EVALUATIONS
@@ -42,19 +42,26 @@ class Calibration:
     eval_image_seconds: float  # one validation image, in an evaluation pass
     device: str
     seconds: float  # wall time of the whole calibration
+    setup_seconds: float = 0.0  # a trial's work besides training: sample, build, count costs
 
     def trial_seconds(self, steps: int, steps_per_epoch: int, val_images: int) -> float:
         """A trial of ``steps`` optimizer steps with evaluations as ``fit`` places them (each
-        epoch's end, at most ``EVALUATIONS``, plus the last step and a pruning rung)."""
+        epoch's end, at most ``EVALUATIONS``, plus the last step and a pruning rung), and its
+        setup."""
         evaluations = min(math.ceil(steps / max(steps_per_epoch, 1)), EVALUATIONS) + 1
-        return steps * self.step_seconds + evaluations * val_images * self.eval_image_seconds
+        return (
+            self.setup_seconds
+            + steps * self.step_seconds
+            + evaluations * val_images * self.eval_image_seconds
+        )
 
     def describe(self) -> str:
         """How it was measured, in a line."""
         return (
             f"{self.models} models drawn from the space, up to {self.steps} training steps each, "
             f"one torch thread on {self.device}: {self.step_seconds * 1000:.1f} ms a step, "
-            f"{self.eval_image_seconds * 1e6:.0f} us an evaluated image "
+            f"{self.eval_image_seconds * 1e6:.0f} us an evaluated image, "
+            f"{self.setup_seconds * 1000:.0f} ms a trial's setup "
             f"(measured in {self.seconds:.1f} s)"
         )
 
@@ -91,10 +98,12 @@ def calibrate(
     rng = np.random.default_rng(seed)
     step_times: list[float] = []
     eval_times: list[float] = []
+    setup_times: list[float] = []
     try:
         for attempt in range(2 * models):
             if len(step_times) == models:
                 break
+            setup_started = time.perf_counter()
             sample = space.sample(study.ask(), shape)
             hparams = HParams.from_dict({**sample.hparams, "steps": steps})
             # epochs of exactly EPOCH_STEPS full batches, evaluated at each end (fit's rule for
@@ -105,6 +114,8 @@ def calibrate(
             val = Split(tensor[:VAL_IMAGES], targets[:VAL_IMAGES])
             torch.manual_seed(seed + attempt)
             model = build_model(sample.spec)
+            forward_counts(model, model.input_shape)  # as a trial counts its costs
+            setup = time.perf_counter() - setup_started
             fit_started = time.perf_counter()
 
             def out_of_time(_record, since=fit_started) -> str | None:
@@ -128,6 +139,7 @@ def calibrate(
             train_seconds = result.steps * hparams.batch_size / result.samples_per_second
             total = sum(record.seconds for record in result.history)
             step_times.append(train_seconds / result.steps)
+            setup_times.append(setup)
             eval_times.append(max(total - train_seconds, 0.0) / len(val) / len(result.history))
             _logger.debug(
                 "calibration: model %d (batch %d): %.1f ms a step",
@@ -150,4 +162,5 @@ def calibrate(
         eval_image_seconds=statistics.fmean(eval_times),
         device=str(resolved),
         seconds=time.perf_counter() - started,
+        setup_seconds=statistics.fmean(setup_times),
     )

@@ -17,6 +17,7 @@ from paretonas.training._augment import (
 )
 from paretonas.training._config import OPTIMIZERS, SCHEDULES, Augment, HParams
 from paretonas.training._device import Precision, resolve_device
+from paretonas.training._early_stop import EarlyStop, patience_for
 from paretonas.training._evaluate import (
     Evaluation,
     F1Noise,
@@ -33,6 +34,7 @@ __all__ = [
     "SCHEDULES",
     "Augment",
     "DeviceImages",
+    "EarlyStop",
     "EpochRecord",
     "Evaluation",
     "F1Noise",
@@ -53,6 +55,7 @@ __all__ = [
     "make_optimizer",
     "make_scheduler",
     "normalization",
+    "patience_for",
     "random_crop",
     "resize_images",
     "resolve_device",
