@@ -181,7 +181,8 @@ def run_arm(
     if errors or start is None:
         raise RuntimeError(f"{kind}/{sampler}/{workers}: " + "; ".join(errors))
     wall = max(r["last"] for r in reports if r["last"] is not None) - start
-    final = max((r["states"] for r in reports), key=lambda s: s["complete"])
+    # the last worker to exit counted after every other had ended its trials (a surplus one too)
+    final = max(reports, key=lambda r: r["exited"])["states"]
     done = final["complete"]
     return {
         "storage": kind,

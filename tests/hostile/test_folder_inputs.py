@@ -101,7 +101,7 @@ def test_init_writes_any_folder_name_as_data(project, monkeypatch, case, name):
     path = project / "config" / "pets.yaml"
     text = path.read_text(encoding="utf-8")
     written = yaml.safe_load(text)
-    assert list(written) == ["results_dir", "data", "search"]
+    assert list(written) == ["results_dir", "data", "search", "finalize", "estimate"]
     assert list(written["data"]) == [
         "source", "path", "img_size", "channels", "search_fraction",
     ]  # fmt: skip

@@ -167,5 +167,6 @@ def test_two_profiles_agree_with_a_busy_neighbour_on_one_core(snapshot, tmp_path
         f"median diff latency_ms {statistics.median(diffs['latency_ms']):.1%}, measured_ms "
         f"{statistics.median(diffs['measured_ms']):.1%}"
     )
-    assert busy["pinned_cpu"] != cpus[-1], busy["cpu_probe_ms"]  # the probe saw the neighbour
+    # Which CPU the probe picks is not asserted: beside other tests (CI runs files side by
+    # side) every CPU is busy, and the figures must agree whichever it picked.
     assert statistics.median(diffs["latency_ms"]) <= 0.08, diffs

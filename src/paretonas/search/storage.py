@@ -200,8 +200,12 @@ def open_storage(
 
 
 def _reason(exc: BaseException) -> str:
-    """The first line that says something of a driver's error, password hidden."""
-    cause = getattr(exc, "orig", None) or exc
+    """The first line that says something of a driver's error, password hidden: the
+    driver's own error where one is in the chain (Optuna wraps some in its own)."""
+    cause: BaseException | None = exc
+    while cause is not None and getattr(cause, "orig", None) is None:
+        cause = cause.__cause__ or cause.__context__
+    cause = getattr(cause, "orig", None) or exc
     lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
     return redact(lines[0] if lines else type(cause).__name__)
 
@@ -256,8 +260,10 @@ def _readonly_study_uri(path: Path, frozen: bool) -> str:
     read-only mode, found it one: not empty, SQLite, with Optuna's tables and version stamp.
     ``mode=ro`` still creates ``-wal`` and ``-shm`` beside a WAL database whose writers are
     gone, so a ``frozen`` one (a snapshot: WAL in its header, no ``-wal`` beside it, nobody
-    has it open) is opened ``immutable``, which creates nothing. A live study is read
-    ``mode=ro`` through its WAL, so that ``status --watch`` sees workers that start later."""
+    has it open) is opened ``immutable``, which creates nothing; another file named by hand is
+    read ``mode=ro``. The workflow's own study (found through its study.json, not ``frozen``)
+    is read as its workers read it, with no DDL or pragma: a ``mode=ro`` reader of a WAL
+    database that workers are writing can read it as "malformed"."""
     with open(path, "rb") as file:
         header = file.read(100)
     if not header:
@@ -269,7 +275,13 @@ def _readonly_study_uri(path: Path, frozen: bool) -> str:
     wal = header[18:20] == b"\x02\x02"
     live = Path(f"{path}-wal").exists()
     uri = "file:" + urllib.parse.quote(str(path.resolve()))
-    uri += "?immutable=1" if frozen and wal and not live else "?mode=ro"
+    if not frozen:  # the workflow's own live study: read as its workers read it (see above)
+        return _checked_study(path, uri)
+    return _checked_study(path, uri + ("?immutable=1" if wal and not live else "?mode=ro"))
+
+
+def _checked_study(path: Path, uri: str) -> str:
+    """``uri`` once the stdlib found an Optuna study there: its tables and version stamp."""
     try:
         connection = sqlite3.connect(uri, uri=True, timeout=SQLITE_BUSY_TIMEOUT_S)
         try:
