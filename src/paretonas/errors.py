@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 from collections.abc import Iterator
@@ -104,3 +105,18 @@ def interrupt_status(exc: KeyboardInterrupt) -> tuple[str, int]:
     ``("SIGTERM", 143)`` for :class:`Terminated`, ``("SIGINT", 130)`` for Ctrl-C."""
     signum = exc.signum if isinstance(exc, Terminated) else int(signal.SIGINT)
     return signal.Signals(signum).name, 128 + signum
+
+
+def env_ceiling(variable: str, default: int, error: type[Exception]) -> int:
+    """A ceiling the environment may move: the positive whole number in ``$variable``, or
+    ``default``; a value that is not one is ``error`` naming the variable."""
+    raw = os.environ.get(variable, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw.replace("_", ""))
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise error(f"${variable}: expected a positive whole number, got {raw!r}")
+    return value

@@ -162,7 +162,7 @@ def _verified_diff(got: np.ndarray, want: np.ndarray, what: str, atol: float) ->
     return diff
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     """``Type: first line`` of an error, ANSI colors removed, plus its root cause if any
     (torch.onnx wraps the informative torch.export error in a generic one)."""
 
@@ -214,7 +214,7 @@ def export_torchscript(
                     traced = jit.trace(model, example, check_trace=False)
                     jit.save(traced, str(tmp))
                 except Exception as exc:
-                    raise _ExporterFailed(f"torch.jit failed: {_first_line(exc)}") from exc
+                    raise _ExporterFailed(f"torch.jit failed: {first_line(exc)}") from exc
                 diff = _check_torchscript(jit, tmp, path, batch, want, atol)
         except _ExporterFailed as exc:
             return _skip("torchscript", f"torchscript export skipped: {exc}")
@@ -239,7 +239,7 @@ def _check_torchscript(
         raise
     except Exception as exc:
         raise ExportError(
-            f"{path}: the saved TorchScript file cannot be loaded and run: {_first_line(exc)}"
+            f"{path}: the saved TorchScript file cannot be loaded and run: {first_line(exc)}"
         ) from exc
     return _verified_diff(got, want, f"{path} (torchscript)", atol)
 
@@ -307,13 +307,13 @@ def _write_onnx(model: nn.Module, example: torch.Tensor, tmp: Path, opset: int |
             _export_onnx_dynamo(model, example, tmp, opset)
             return "dynamo"
         except Exception as exc:
-            failures.append(f"dynamo exporter: {_first_line(exc)}")
+            failures.append(f"dynamo exporter: {first_line(exc)}")
     _logger.warning("%s; falling back to the legacy TorchScript-based exporter", failures[0])
     try:
         _export_onnx_legacy(model, example, tmp, opset)
         return "legacy"
     except Exception as exc:
-        failures.append(f"legacy exporter: {_first_line(exc)}")
+        failures.append(f"legacy exporter: {first_line(exc)}")
     raise _ExporterFailed("; ".join(failures))
 
 
@@ -332,7 +332,7 @@ def _check_onnx(
         onnx.checker.check_model(str(tmp), full_check=True)
     except Exception as exc:
         raise ExportError(
-            f"{path}: onnx checker rejects the exported model: {_first_line(exc)}"
+            f"{path}: onnx checker rejects the exported model: {first_line(exc)}"
         ) from exc
     try:
         session = onnxruntime.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
@@ -341,7 +341,7 @@ def _check_onnx(
     except Exception as exc:
         raise ExportError(
             f"{path}: onnxruntime cannot run the exported model on a batch of shape "
-            f"{tuple(batch.shape)}: {_first_line(exc)}"
+            f"{tuple(batch.shape)}: {first_line(exc)}"
         ) from exc
     return _verified_diff(got, want, f"{path} (onnx, {exporter} exporter)", atol)
 

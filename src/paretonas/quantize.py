@@ -117,7 +117,7 @@ def quantize_finalist(
     (normalized float) against ``test_labels``. Returns the record metrics.json keeps under
     ``int8``: file, bytes (and the float model's), test accuracy and macro-F1, or why it was
     skipped."""
-    from paretonas.export import INSTALL_HINT, ONNX_NAME, _first_line
+    from paretonas.export import INSTALL_HINT, ONNX_NAME, first_line
     from paretonas.training import macro_f1
 
     out_dir = Path(out_dir)
@@ -136,7 +136,7 @@ def quantize_finalist(
         predictions = int8_predictions(path, test_images)
     except Exception as exc:  # the quantizer's own errors vary by model: a skip, with why
         path.unlink(missing_ok=True)
-        return _skipped(record, f"int8 quantization skipped: {_first_line(exc)}")
+        return _skipped(record, f"int8 quantization skipped: {first_line(exc)}")
     record.update(
         path=str(path),
         bytes=path.stat().st_size,

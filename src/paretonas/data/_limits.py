@@ -8,10 +8,9 @@ bigger raises a ceiling through the environment (every step, Snakemake jobs incl
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from paretonas.errors import DataError
+from paretonas.errors import DataError, env_ceiling
 
 # One image file, read whole into memory before it is decoded.
 MAX_IMAGE_MIB = 1024
@@ -25,30 +24,16 @@ IMAGE_PIXELS_VARIABLE = "PARETONAS_MAX_IMAGE_PIXELS"
 IDX_MIB_VARIABLE = "PARETONAS_MAX_IDX_MIB"
 
 
-def ceiling(variable: str, default: int) -> int:
-    """A positive whole number from ``$variable``, or ``default``; a bad value names it."""
-    raw = os.environ.get(variable, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw.replace("_", ""))
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise DataError(f"${variable}: expected a positive whole number, got {raw!r}")
-    return value
-
-
 def image_bytes_ceiling() -> int:
-    return ceiling(IMAGE_MIB_VARIABLE, MAX_IMAGE_MIB) << 20
+    return env_ceiling(IMAGE_MIB_VARIABLE, MAX_IMAGE_MIB, DataError) << 20
 
 
 def image_pixels_ceiling() -> int:
-    return ceiling(IMAGE_PIXELS_VARIABLE, MAX_IMAGE_PIXELS)
+    return env_ceiling(IMAGE_PIXELS_VARIABLE, MAX_IMAGE_PIXELS, DataError)
 
 
 def idx_bytes_ceiling() -> int:
-    return ceiling(IDX_MIB_VARIABLE, MAX_IDX_MIB) << 20
+    return env_ceiling(IDX_MIB_VARIABLE, MAX_IDX_MIB, DataError) << 20
 
 
 def too_big(path: Path | str, what: str, size: int, limit: int, variable: str) -> DataError:

@@ -8,7 +8,6 @@ shape problem is reported against the row that causes it.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from paretonas.errors import ModelConfigError
+from paretonas.errors import ModelConfigError, env_ceiling
 from paretonas.models.blocks._base import ArgError, ArgKind, Block, make_divisible
 from paretonas.models.registry import get_block
 from paretonas.models.spec import ModelSpec
@@ -142,9 +141,12 @@ def _check_size(spec: ModelSpec, size: tuple[int, int]) -> None:
     """Refuse, before allocating anything, a model past ``MAX_REPEAT`` blocks in a row,
     ``MAX_PARAMS`` parameters or ``MAX_ACTIVATION_BYTES`` in one feature map: every row is
     built and probed on the meta device (shapes only, no memory)."""
-    max_params = _ceiling("PARETONAS_MAX_PARAMS", MAX_PARAMS)
-    max_activation = _ceiling("PARETONAS_MAX_ACTIVATION_MIB", MAX_ACTIVATION_BYTES >> 20) << 20
-    max_repeat = _ceiling("PARETONAS_MAX_REPEAT", MAX_REPEAT)
+    max_params = env_ceiling("PARETONAS_MAX_PARAMS", MAX_PARAMS, ModelConfigError)
+    max_activation = (
+        env_ceiling("PARETONAS_MAX_ACTIVATION_MIB", MAX_ACTIVATION_BYTES >> 20, ModelConfigError)
+        << 20
+    )
+    max_repeat = env_ceiling("PARETONAS_MAX_REPEAT", MAX_REPEAT, ModelConfigError)
     probe = torch.empty(1, spec.input_channel, *size, device="meta")
     total = 0
     for index, row in enumerate(spec.backbone):
@@ -179,20 +181,6 @@ def _check_size(spec: ModelSpec, size: tuple[int, int]) -> None:
                     f"{max_activation / 2**30:.2g} GiB ($PARETONAS_MAX_ACTIVATION_MIB; input "
                     f"size {size[0]}x{size[1]}); nothing was allocated"
                 )
-
-
-def _ceiling(variable: str, default: int) -> int:
-    """A positive integer from the environment, or ``default``; a bad value names the variable."""
-    raw = os.environ.get(variable, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw.replace("_", ""))
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise ModelConfigError(f"${variable}: expected a positive whole number, got {raw!r}")
-    return value
 
 
 def _meta_row(
