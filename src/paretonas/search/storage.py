@@ -262,8 +262,15 @@ def _readonly_study_uri(path: Path, frozen: bool) -> str:
     gone, so a ``frozen`` one (a snapshot: WAL in its header, no ``-wal`` beside it, nobody
     has it open) is opened ``immutable``, which creates nothing; another file named by hand is
     read ``mode=ro``. The workflow's own study (found through its study.json, not ``frozen``)
-    is read as its workers read it, with no DDL or pragma: a ``mode=ro`` reader of a WAL
-    database that workers are writing can read it as "malformed"."""
+    is read as its workers read it, with no DDL or pragma."""
+    uri = "file:" + urllib.parse.quote(str(path.resolve()))
+    if not frozen:
+        # Read by SQLite alone: closing any other descriptor of the file would drop the POSIX
+        # locks this process's SQLite connections hold on it (a poller's earlier ones), and
+        # the workers could then rewrite pages under them ("database disk image is malformed").
+        if path.stat().st_size == 0:
+            raise StorageError(f"{path}: an empty file, not a study")
+        return _checked_study(path, uri)
     with open(path, "rb") as file:
         header = file.read(100)
     if not header:
@@ -274,9 +281,6 @@ def _readonly_study_uri(path: Path, frozen: bool) -> str:
         )
     wal = header[18:20] == b"\x02\x02"
     live = Path(f"{path}-wal").exists()
-    uri = "file:" + urllib.parse.quote(str(path.resolve()))
-    if not frozen:  # the workflow's own live study: read as its workers read it (see above)
-        return _checked_study(path, uri)
     return _checked_study(path, uri + ("?immutable=1" if wal and not live else "?mode=ro"))
 
 
