@@ -47,11 +47,14 @@ PARALLEL = -n $(PYTEST_WORKERS) --maxprocesses 4 --dist loadfile
 test: lint $(SLURM_PLUGIN)/.installed
 	PATH="$(BIN):$$PATH" DVC_NO_ANALYTICS=1 \
 	PARETONAS_SLURM_PLUGIN_PATH="$(CURDIR)/$(SLURM_PLUGIN)" \
-	$(BIN)/python -m pytest -q $(PARALLEL) --durations=40
+	$(BIN)/python -m pytest -q $(PARALLEL) -m "not timing" --durations=40
+	# tests that compare measured latencies (marker `timing`) run alone, after the others
+	PATH="$(BIN):$$PATH" $(BIN)/python -m pytest -q -p no:xdist -m timing
 
 # The fast loop while developing: no workflow runs, servers or benchmarks.
 test-fast: lint
-	PATH="$(BIN):$$PATH" $(BIN)/python -m pytest -q $(PARALLEL) -m "not slow" --durations=10
+	PATH="$(BIN):$$PATH" $(BIN)/python -m pytest -q $(PARALLEL) -m "not slow and not timing" --durations=10
+	PATH="$(BIN):$$PATH" $(BIN)/python -m pytest -q -p no:xdist -m "timing and not slow"
 
 clean:
 	rm -rf $(VENV) $(SLURM_PLUGIN) results .snakemake

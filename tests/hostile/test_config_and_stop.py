@@ -355,10 +355,11 @@ def test_case_1_sigterm_to_snakemake_stops_its_workers(tmp_path, timeout):
     ends = [log.read_text() for log in (project.root / "results/logs/search_worker").glob("*")]
     assert any("stopped before the study was done (terminated)" in text for text in ends), ends
     assert all("Traceback" not in text for text in ends), ends
-    assert all(
+    assert all(  # an empty log: a job the signal reached before its Python step started
         "(terminated); re-run to continue" in text
         or "interrupted (SIGTERM); nothing half-written was left" in text
         for text in ends
+        if text
     ), ends
     study = open_study(project.root / "results" / "search" / "study.json")
     states = [t.state for t in study.trials]

@@ -81,6 +81,7 @@ def test_profile_times_whole_layers_and_select_uses_it(snapshot, tmp_path):
     assert finalist["values"]["latency_ms"] == profiled[finalist["trial"]]
 
 
+@pytest.mark.timing
 def test_two_profile_runs_agree(snapshot, tmp_path):
     _, out = snapshot
     runs, relative, records = [], [], []

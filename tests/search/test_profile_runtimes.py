@@ -146,6 +146,7 @@ def busy_neighbour(cpu: int) -> Iterator[subprocess.Popen]:
 
 
 @pytest.mark.slow
+@pytest.mark.timing
 def test_two_profiles_agree_with_a_busy_neighbour_on_one_core(snapshot, tmp_path):
     cpus = sorted(os.sched_getaffinity(0))
     if len(cpus) < 2:
