@@ -184,20 +184,16 @@ def init_config(
             calibration, splits, batch, finalize["epochs"], defaults["select"]["k"], cores, minutes
         )
     job_start = job_start_seconds()
+
+    def estimate(steps: int, n_trials: int) -> Estimate:
+        """The whole workflow's time with a search of ``n_trials`` x ``steps``."""
+        return estimate_seconds(
+            calibration, splits, steps, batch, n_trials, workers, cores, defaults,
+            report.seconds, job_start, finalize,
+        )  # fmt: skip
+
     # the stages around the search first: the search gets what is left of ``minutes``
-    around = estimate_seconds(
-        calibration,
-        splits,
-        0,
-        batch,
-        0,
-        workers,
-        cores,
-        defaults,
-        report.seconds,
-        job_start,
-        finalize,
-    )
+    around = estimate(0, 0)
     steps, n_trials = choose_budget(
         calibration, splits, batch, workers, max(0.0, minutes - around.total / 60), small
     )
@@ -224,20 +220,8 @@ def init_config(
         )
     if finalize["epochs"] != defaults["finalize"]["epochs"]:
         config["finalize"] = {"epochs": finalize["epochs"]}
-    estimate = estimate_seconds(
-        calibration,
-        splits,
-        steps,
-        batch,
-        n_trials,
-        workers,
-        cores,
-        defaults,
-        report.seconds,
-        job_start,
-        finalize,
-    )
-    config["estimate"] = estimate.to_config()
+    predicted = estimate(steps, n_trials)
+    config["estimate"] = predicted.to_config()
     validate_config(config, str(config_path))
     if small:
         notes.append(
@@ -245,7 +229,7 @@ def init_config(
             f"class): the space augments ({describe_augment(space['hparams'].get('augment'))}); "
             f"finalists retrain up to {finalize['epochs']} epochs with early stopping"
         )
-    if estimate.total > minutes * 60 * 1.1:
+    if predicted.total > minutes * 60 * 1.1:
         notes.append(
             f"over --minutes {minutes:g}: the stages around the search take "
             f"{format_duration(around.total)} and the search at least {TRIALS_RANGE[0]} trials "
@@ -265,7 +249,7 @@ def init_config(
         batch_size=batch,
         cores=cores,
         calibration=calibration,
-        estimate=estimate,
+        estimate=predicted,
         notes=notes,
     )
     if space_written:
